@@ -1,0 +1,33 @@
+# Every target creates/refreshes the local virtualenv first, so each works on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+EXTRAS ?= gcp,btlm,train,dev
+
+.PHONY: venv test demo bench lint fixtures clean
+
+$(STAMP): setup.cfg pyproject.toml setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/slimpajama dedup --input fixtures/rp --output demo-out/sp --overwrite
+	$(VENV)/bin/slimpajama tokenize --input demo-out/sp --output demo-out/tok --overwrite
+
+bench: $(STAMP)
+	$(PY) -m slimpajama.bench all
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check slimpajama tests pipelines fixtures
+
+fixtures: $(STAMP)
+	$(PY) fixtures/generate.py
+
+clean:
+	rm -rf $(VENV) demo-out build *.egg-info
