@@ -1,0 +1,116 @@
+"""`slimpajama` command line: dedup, explain, mix, tokenize, train-smoke.
+
+Unknown `--options` are passed through to Apache Beam (`--runner DataflowRunner --project ...`,
+`--direct_running_mode multi_processing --direct_num_workers 2`, ...).
+Exit status: 0 ok; 1 --strict and some record was quarantined; 2 usage or input error;
+3 the run's own accounting check failed (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from slimpajama import __version__
+from slimpajama.config import ConfigError, DedupConfig, load_recipe
+from slimpajama.inputs import InputError
+from slimpajama.keep import KEEP_POLICIES
+
+PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+def configure_logging(verbose: bool) -> None:
+    """Our messages at INFO (or DEBUG); Beam's own chatter only from WARNING up."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s",
+        force=True,  # importing Beam may have configured the root logger already
+    )
+    logging.getLogger("apache_beam").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def fail(message: str, status: int = 2) -> None:
+    """Print a one-line error and exit."""
+    click.echo(f"slimpajama: error: {message}", err=True)
+    sys.exit(status)
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    """The per-source table of a dedup report."""
+    header = f"{'source':<24}{'docs in':>10}{'kept':>10}{'short':>8}{'dup':>9}{'quar.':>7}{'dup bytes':>11}"
+    click.echo(header)
+    for name, row in report["sources"].items():
+        click.echo(
+            f"{name:<24}{row['docs_in']:>10}{row['kept']:>10}{row['short']:>8}{row['duplicate']:>9}"
+            f"{row['quarantined']:>7}{row['byte_duplication_rate']:>10.2%}"
+        )
+    issues = report["issues"]["by_kind"]
+    if issues:
+        click.echo("issues: " + ", ".join(f"{n} {kind}" for kind, n in issues.items())
+                   + " (see quarantine/issues.jsonl)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="slimpajama")
+def main() -> None:
+    """Clean, globally deduplicate, re-mix and tokenize RedPajama-style corpora."""
+
+
+@main.command(context_settings=PASS_THROUGH)
+@click.option("--input", "input_", required=True, help="RedPajama-layout root (local or gs://).")
+@click.option("--output", required=True, help="Output root (SlimPajama release layout).")
+@click.option("--recipe", "--config", "recipe", help="Named recipe in pipelines/ or a JSON file; flags override it.")
+@click.option("--scope", type=click.Choice(["global", "local"]), help="Dedup across all sources (global, default) or within each source.")
+@click.option("--threshold", type=float, help="Jaccard threshold the LSH bands are tuned for [0.8].")
+@click.option("--ngram", type=int, help="Shingle length in characters (or words) [13].")
+@click.option("--shingle", type=click.Choice(["char", "word"]), help="Character or word n-grams [char].")
+@click.option("--num-perm", type=int, help="MinHash permutations [128].")
+@click.option("--scheme", type=click.Choice(["fast", "reference", "affine32"]), help="MinHash scheme [fast]; reference = bit-exact SlimPajama.")
+@click.option("--seed", type=int, help="MinHash seed [1].")
+@click.option("--bands", type=int, help="LSH bands (with --rows); default: optimal for --threshold.")
+@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+@click.option("--min-chars", type=int, help="Drop documents whose key text is shorter [200].")
+@click.option("--keep", type=click.Choice(KEEP_POLICIES), help="Which cluster member is kept [first = smallest id].")
+@click.option("--source-priority", help="Comma-separated set names for --keep source-priority.")
+@click.option("--chunks", type=int, help="Number of train/chunkN folders [10].")
+@click.option("--max-line-bytes", type=int, help="Quarantine longer lines [268435456].")
+@click.option("--strict", is_flag=True, default=None, help="Exit 1 if any record was quarantined (after writing the report).")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace a non-empty --output.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging, Beam included.")
+@click.pass_context
+def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, verbose: bool,
+          source_priority: str | None, **flags: Any) -> None:
+    """Globally deduplicate a RedPajama-layout corpus into the SlimPajama release layout.
+
+    Writes OUTPUT/train/chunk*/example_train_*.jsonl.zst, duplicates.parquet,
+    quarantine/issues.jsonl and report.json. Any other --option is passed to Apache Beam.
+    """
+    configure_logging(verbose)
+    from slimpajama.run import run_dedup  # imports Beam: keep --help fast
+
+    try:
+        options: dict[str, Any] = load_recipe(recipe) if recipe else {}
+        options.update({k: v for k, v in flags.items() if v is not None})
+        if source_priority:
+            options["source_priority"] = tuple(s.strip() for s in source_priority.split(","))
+        if "source_priority" in options:
+            options["source_priority"] = tuple(options["source_priority"])
+        cfg = DedupConfig(input=input_, output=output, recipe=recipe, **options)
+        report = run_dedup(cfg, list(ctx.args))
+    except (ConfigError, InputError) as error:
+        fail(str(error))
+    if report is None:
+        click.echo("dry run: the pipeline was translated, nothing was executed")
+        return
+    print_summary(report)
+    click.echo(f"wrote {output}")
+    if not report["accounting"]["ok"]:
+        fail("accounting check failed: " + "; ".join(report["accounting"]["errors"]), status=3)
+    if cfg.strict and report["issues"]["by_kind"].get("quarantined", 0):
+        fail(f"--strict: {report['issues']['by_kind']['quarantined']} records quarantined", status=1)
+
+
+if __name__ == "__main__":
+    main()

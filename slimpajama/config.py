@@ -1,0 +1,114 @@
+"""Dedup run options: one frozen dataclass, validated once, recorded verbatim in report.json.
+
+Recipes in `pipelines/` are JSON objects with the same field names; explicit CLI flags override them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from slimpajama.keep import DEFAULT_SOURCE_PRIORITY, KEEP_POLICIES
+
+PIPELINES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipelines")
+SCOPES = ("global", "local")
+
+
+class ConfigError(ValueError):
+    """An invalid option combination; the CLI prints it on one line and exits with status 2."""
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Everything that determines the bytes of a dedup run's output."""
+
+    input: str
+    output: str
+    scope: str = "global"
+    threshold: float = 0.8
+    ngram: int = 13
+    shingle: str = "char"
+    num_perm: int = 128
+    scheme: str = "fast"
+    seed: int = 1
+    bands: int | None = None
+    rows: int | None = None
+    min_chars: int = 200
+    keep: str = "first"
+    source_priority: tuple[str, ...] = DEFAULT_SOURCE_PRIORITY
+    chunks: int = 10
+    max_line_bytes: int = 256 * 2**20
+    batch_docs: int = 512
+    strict: bool = False
+    overwrite: bool = False
+    recipe: str | None = None
+
+    def __post_init__(self) -> None:
+        from slimpajama.minhash import SCHEMES  # the core owns the scheme names
+
+        problems = []
+        if self.scope not in SCOPES:
+            problems.append(f"--scope must be one of {SCOPES}")
+        if self.scheme not in SCHEMES:
+            problems.append(f"--scheme must be one of {SCHEMES}")
+        if self.keep not in KEEP_POLICIES:
+            problems.append(f"--keep must be one of {KEEP_POLICIES}")
+        if self.shingle not in ("char", "word"):
+            problems.append("--shingle must be char or word")
+        if not 0.0 < self.threshold <= 1.0:
+            problems.append("--threshold must be in (0, 1]")
+        if self.ngram < 1 or self.num_perm < 1 or self.chunks < 1 or self.min_chars < 0:
+            problems.append("--ngram, --num-perm and --chunks must be >= 1, --min-chars >= 0")
+        if (self.bands is None) != (self.rows is None):
+            problems.append("--bands and --rows go together")
+        elif self.bands is not None and self.bands * self.rows > self.num_perm:
+            problems.append(f"--bands x --rows = {self.bands * self.rows} > --num-perm {self.num_perm}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @property
+    def band_rows(self) -> tuple[int, int]:
+        """(bands, rows): explicit, or datasketch's optimum for (threshold, num_perm)."""
+        if self.bands is not None and self.rows is not None:
+            return self.bands, self.rows
+        from slimpajama.lsh import optimal_params
+
+        return optimal_params(self.threshold, self.num_perm)
+
+    def minhash_params(self):
+        """The MinHash core's parameters for this run."""
+        from slimpajama.minhash import MinHashParams
+
+        return MinHashParams(
+            scheme=self.scheme, num_perm=self.num_perm, ngram=self.ngram, shingle=self.shingle,
+            seed=self.seed,
+        )
+
+    def as_report(self) -> dict[str, Any]:
+        """The options as recorded in report.json (paths included, runner options excluded)."""
+        out = dataclasses.asdict(self)
+        out["source_priority"] = list(self.source_priority)
+        out["bands"], out["rows"] = self.band_rows
+        out["minhash_tag"] = self.minhash_params().tag
+        return out
+
+
+def load_recipe(name_or_path: str) -> dict[str, Any]:
+    """A recipe's options: a file path, or a name in pipelines/ (`slimpajama-627b` ->
+    pipelines/slimpajama-627b.json)."""
+    path = name_or_path
+    if not os.path.exists(path):
+        path = os.path.join(PIPELINES_DIR, f"{name_or_path}.json")
+    if not os.path.exists(path):
+        known = sorted(f[:-5] for f in os.listdir(PIPELINES_DIR) if f.endswith(".json"))
+        raise ConfigError(f"unknown recipe {name_or_path!r}; known: {', '.join(known)}")
+    with open(path, encoding="utf-8") as fh:
+        recipe = json.load(fh)
+    options = recipe.get("dedup", recipe)
+    unknown = set(options) - {f.name for f in dataclasses.fields(DedupConfig)}
+    if unknown:
+        raise ConfigError(f"recipe {path}: unknown options {sorted(unknown)}")
+    return options

@@ -1,0 +1,256 @@
+"""`slimpajama dedup` as an Apache Beam pipeline: thin transforms over the pure stage functions.
+
+    discover → scan (read → normalize → short filter → sign + band; stage long docs to _work/)
+             → GroupByKey(band key) → star edges → one-worker union-find → keeper per cluster
+             → CoGroupByKey(file, removed lines) → write kept docs in the release layout
+
+Only ints travel through shuffles (document keys, band keys, sizes); the text is written once per
+input file to `_work/staged/` and re-read by the writer. Small global results (counts, removed
+documents, issues) are gathered on one worker, sorted, and written as files, so the output bytes do
+not depend on the runner, the number of workers or the order in which files were listed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from slimpajama.accounting import Counts, merge_counts, tally
+from slimpajama.config import DedupConfig
+from slimpajama.duplicates import Edge, Removed, bucket_edges, cluster_sizes, resolve_clusters
+from slimpajama.inputs import InputFile, Issue, discover_inputs
+from slimpajama.keep import Member, keep_policy
+from slimpajama.release import release_relpath, write_release_file
+from slimpajama.scan import SET_NAME_LIST, SignedDoc, parse_staged_line, scan_file, split_doc_key
+
+WORK = "_work"
+QUARANTINE_FILE = "quarantine/issues.jsonl"
+DUPLICATES_FILE = "duplicates.parquet"
+COUNTS_FILE = f"{WORK}/counts.json"
+CLUSTERS_FILE = f"{WORK}/clusters.json"
+STAGED_LEVEL = 1  # zstd level of the staged (temporary) files: speed over size
+
+
+def staged_path(root: str, file_index: int) -> str:
+    """Where the scan stage stages one input file's long documents."""
+    return FileSystems.join(root, WORK, "staged", f"{file_index:08d}.tsv.zst")
+
+
+def output_relpath(file_index: int, chunks: int) -> str:
+    """Release file for input file `file_index`: files are dealt round-robin over `chunks`."""
+    return release_relpath("train", file_index % chunks + 1, file_index // chunks)
+
+
+def doc_id(relpaths: dict[int, str], key: int) -> str:
+    """The human-readable id `relpath:line` of a document key."""
+    file_index, line = split_doc_key(key)
+    return f"{relpaths[file_index]}:{line}"
+
+
+class _Timed:
+    """Adds the wall time of each `process` call to a Beam counter `<stage>_msecs`."""
+
+    def __init__(self, stage: str) -> None:
+        self._msecs = Metrics.counter("slimpajama", f"{stage}_msecs")
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        self._msecs.inc(int((time.perf_counter() - self._start) * 1000))
+
+
+class ScanFile(beam.DoFn):
+    """Routes `scan_file` events: staged lines to a file, the rest to tagged outputs."""
+
+    def __init__(self, cfg: DedupConfig, root: str) -> None:
+        self._cfg, self._root = cfg, root
+
+    def setup(self) -> None:
+        self._compressor = zstandard.ZstdCompressor(level=STAGED_LEVEL, threads=0)
+        self._timer = _Timed("scan")
+
+    def process(self, f: InputFile) -> Iterator[Any]:
+        with self._timer, FileSystems.create(
+            staged_path(self._root, f.index), compression_type=CompressionTypes.UNCOMPRESSED
+        ) as raw, self._compressor.stream_writer(raw, closefd=False) as staged:
+            for tag, value in scan_file(f, self._cfg):
+                if tag == "staged":
+                    staged.write(value)
+                elif tag == "signed":
+                    yield value
+                else:
+                    yield beam.pvalue.TaggedOutput(tag, value)
+
+
+def band_members(doc: SignedDoc, local: bool) -> Iterator[tuple[tuple[int, ...], Member]]:
+    """One (bucket key, member) per band; local scope adds the source to the bucket key."""
+    member = Member(doc.doc_key, doc.nbytes, SET_NAME_LIST[doc.set_index])
+    for band, key in enumerate(doc.band_keys):
+        yield ((doc.set_index, band, key) if local else (band, key)), member
+
+
+def edges_of_bucket(item: tuple[tuple[int, ...], Iterable[Member]]) -> list[Edge]:
+    """Star edges of one bucket, labelled with the bucket's band index."""
+    bucket, members = item
+    return bucket_edges(bucket[-2], members)
+
+
+class WriteKept(beam.DoFn):
+    """Writes one input file's kept documents to its release file; yields the kept counts."""
+
+    def __init__(self, cfg: DedupConfig, root: str) -> None:
+        self._cfg, self._root = cfg, root
+
+    def setup(self) -> None:
+        self._timer = _Timed("write")
+
+    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[Counts]:
+        file_index, joined = item
+        if not joined["file"]:
+            return
+        removed = set(joined["removed"])
+        counts: Counts = {}
+
+        def kept_lines() -> Iterator[bytes]:
+            for staged in _read_zstd_lines(staged_path(self._root, file_index)):
+                line, release_line = parse_staged_line(staged)
+                if line in removed:
+                    continue
+                record = json.loads(release_line)
+                set_name = record["meta"]["redpajama_set_name"]
+                tally(counts, set_name, "kept", len(record["text"].encode("utf-8")), is_input=False)
+                yield release_line
+
+        with self._timer:
+            target = FileSystems.join(self._root, output_relpath(file_index, self._cfg.chunks))
+            write_release_file(target, kept_lines())
+        yield counts
+
+
+def _read_zstd_lines(path: str) -> Iterator[bytes]:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        yield from io.BufferedReader(reader)
+
+
+class MergeCounts(beam.CombineFn):
+    """Sums per-source Counts dicts (associative, order-free)."""
+
+    def create_accumulator(self) -> Counts:
+        return {}
+
+    def add_input(self, acc: Counts, counts: Counts) -> Counts:
+        return merge_counts([acc, counts])
+
+    def merge_accumulators(self, accs: Iterable[Counts]) -> Counts:
+        return merge_counts(accs)
+
+    def extract_output(self, acc: Counts) -> Counts:
+        return acc
+
+
+def removed_counts(removed: Removed) -> Counts:
+    """Counts contribution of one removed document."""
+    counts: Counts = {}
+    tally(counts, removed.set_name, "duplicate", removed.nbytes, is_input=False)
+    return counts
+
+
+def _write_text(path: str, text: str) -> None:
+    with FileSystems.create(path, mime_type="application/json") as fh:
+        fh.write(text.encode("utf-8"))
+
+
+def write_quarantine(root: str, issues: list[Issue]) -> None:
+    """All issues, sorted by (relpath, line, kind, reason), one JSON object per line."""
+    lines = []
+    for issue in sorted(issues, key=lambda i: (i.relpath, i.line, i.kind, i.reason)):
+        record = {
+            "id": f"{issue.relpath}:{issue.line}", "relpath": issue.relpath, "line": issue.line,
+            "kind": issue.kind, "reason": issue.reason,
+            "raw": issue.raw.decode("utf-8", errors="backslashreplace"),
+        }
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    _write_text(FileSystems.join(root, QUARANTINE_FILE), "".join(lines))
+
+
+def write_duplicates(root: str, removed: list[Removed], files: list[InputFile]) -> None:
+    """duplicates.parquet: one row per removed document, sorted by document key; and the cluster
+    size histogram for the report."""
+    relpaths = {f.index: f.relpath for f in files}
+    rows = sorted(removed)
+    table = pa.table(
+        {
+            "id": pa.array([doc_id(relpaths, r.doc_key) for r in rows], pa.string()),
+            "source": pa.array([r.set_name for r in rows], pa.string()),
+            "cluster_id": pa.array([doc_id(relpaths, r.cluster_key) for r in rows], pa.string()),
+            "kept_id": pa.array([doc_id(relpaths, r.kept_key) for r in rows], pa.string()),
+            "band": pa.array([r.band for r in rows], pa.int32()),
+            "bytes": pa.array([r.nbytes for r in rows], pa.int64()),
+        }
+    )
+    with FileSystems.create(FileSystems.join(root, DUPLICATES_FILE)) as fh:
+        pq.write_table(table, fh, compression="zstd")
+    clusters = {"cluster_sizes": cluster_sizes(rows), "clusters": len({r.cluster_key for r in rows})}
+    _write_text(FileSystems.join(root, CLUSTERS_FILE), json.dumps(clusters, sort_keys=True))
+
+
+def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
+    """Add the dedup stages to `p`; everything is written under `root` (the temporary output)."""
+    files = (
+        p
+        | "Input root" >> beam.Create([cfg.input])
+        | "Discover files" >> beam.FlatMap(discover_inputs)
+        | "Spread files" >> beam.Reshuffle()
+    )
+    scanned = files | "Read, normalize, sign" >> beam.ParDo(ScanFile(cfg, root)).with_outputs(
+        "issue", "counts", main="signed"
+    )
+    policy = keep_policy(cfg.keep, cfg.source_priority)
+    removed = (
+        scanned.signed
+        | "Band keys" >> beam.FlatMap(band_members, local=cfg.scope == "local")
+        | "Group by band key" >> beam.GroupByKey()
+        | "Candidate edges" >> beam.FlatMap(edges_of_bucket)
+        | "All edges to one key" >> beam.Map(lambda e: (0, e))
+        | "Gather edges" >> beam.GroupByKey()
+        | "Clusters and keepers" >> beam.FlatMap(lambda kv: resolve_clusters(kv[1], policy))
+    )
+    written = (
+        {
+            "file": files | "Key files" >> beam.Map(lambda f: (f.index, f)),
+            "removed": removed | "Key removed by file" >> beam.Map(lambda r: split_doc_key(r.doc_key)),
+        }
+        | "Join removed lines" >> beam.CoGroupByKey()
+        | "Write kept" >> beam.ParDo(WriteKept(cfg, root))
+    )
+    _ = (
+        (scanned.counts, written, removed | "Duplicate counts" >> beam.Map(removed_counts))
+        | "All counts" >> beam.Flatten()
+        | "Merge counts" >> beam.CombineGlobally(MergeCounts())
+        | "Write counts" >> beam.Map(
+            lambda c: _write_text(FileSystems.join(root, COUNTS_FILE), json.dumps(c, sort_keys=True))
+        )
+    )
+    _ = (
+        scanned.issue
+        | "Gather issues" >> beam.combiners.ToList()
+        | "Write quarantine" >> beam.Map(lambda issues: write_quarantine(root, issues))
+    )
+    _ = (
+        removed
+        | "Gather removed" >> beam.combiners.ToList()
+        | "Write duplicates" >> beam.Map(write_duplicates, root, beam.pvalue.AsList(files))
+    )

@@ -1,0 +1,73 @@
+"""From LSH buckets to removed documents: candidate edges, clusters, keepers (pure functions).
+
+A bucket is the set of documents sharing one band key. Each bucket of m ≥ 2 documents yields m − 1
+edges, a star from its smallest document key (the reference's "first doc seen", made order-free).
+Clusters are the connected components of all edges; each cluster keeps one member by `--keep` and
+removes the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+from slimpajama.cluster import components, connected_components
+from slimpajama.keep import Member, choose_keeper
+
+
+class Edge(NamedTuple):
+    """A candidate duplicate pair found in band `band`; `anchor.doc_key < other.doc_key`."""
+
+    anchor: Member
+    other: Member
+    band: int
+
+
+class Removed(NamedTuple):
+    """A removed document and why: its cluster (smallest member key), the kept member, and the
+    smallest band index among the edges that touch it."""
+
+    doc_key: int
+    set_name: str
+    nbytes: int
+    cluster_key: int
+    kept_key: int
+    band: int
+
+
+def bucket_edges(band: int, members: Iterable[Member]) -> list[Edge]:
+    """The star edges of one bucket (no edges for a bucket of one document)."""
+    ordered = sorted(set(members))
+    return [Edge(ordered[0], other, band) for other in ordered[1:]]
+
+
+def resolve_clusters(edges: Iterable[Edge], policy: Callable[[Member], tuple]) -> list[Removed]:
+    """Every non-kept member of every cluster, sorted by document key."""
+    edge_list = list(edges)
+    info: dict[int, Member] = {}
+    first_band: dict[int, int] = {}
+    for edge in edge_list:
+        for member in (edge.anchor, edge.other):
+            info[member.doc_key] = member
+            first_band[member.doc_key] = min(first_band.get(member.doc_key, edge.band), edge.band)
+    roots = connected_components((e.anchor.doc_key, e.other.doc_key) for e in edge_list)
+    removed = []
+    for root, keys in components(roots).items():
+        kept = choose_keeper([info[k] for k in keys], policy)
+        removed.extend(
+            Removed(k, info[k].set_name, info[k].nbytes, root, kept.doc_key, first_band[k])
+            for k in keys
+            if k != kept.doc_key
+        )
+    return sorted(removed)
+
+
+def cluster_sizes(removed: Sequence[Removed]) -> dict[int, int]:
+    """Histogram: cluster size -> number of clusters (size counts the kept member)."""
+    per_cluster: dict[int, int] = {}
+    for r in removed:
+        per_cluster[r.cluster_key] = per_cluster.get(r.cluster_key, 1) + 1
+    histogram: dict[int, int] = {}
+    for size in per_cluster.values():
+        histogram[size] = histogram.get(size, 0) + 1
+    return dict(sorted(histogram.items()))

@@ -1,0 +1,190 @@
+"""Driving a pipeline run: Beam options, output safety, temporary folder, report, final rename.
+
+The pipeline writes into `<output>.partial/`; only after it finished and the accounting checks out is
+`report.json` written and the folder renamed to `<output>`. A failed run never leaves a
+half-written `<output>`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from importlib import metadata
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+
+from slimpajama import __version__
+from slimpajama.accounting import accounting_errors, source_table
+from slimpajama.config import ConfigError, DedupConfig
+from slimpajama.dedup import CLUSTERS_FILE, COUNTS_FILE, QUARANTINE_FILE, WORK, build_dedup_pipeline
+from slimpajama.inputs import InputError, discover_inputs, unrecognized_files
+from slimpajama.lsh import candidate_probability
+
+DEFAULT_RUNNER = "FnApiRunner"
+"""In-process runner that works offline (plain DirectRunner first tries to download Prism)."""
+VERSIONED_PACKAGES = ("apache-beam", "numpy", "datasketch", "ftfy", "xxhash", "zstandard", "pyarrow")
+EXAMPLE_ISSUES = 50
+
+
+def pipeline_options(beam_args: list[str]) -> PipelineOptions:
+    """Beam options from pass-through arguments, with the offline in-process runner by default."""
+    args = list(beam_args)
+    if not any(a == "--runner" or a.startswith("--runner=") for a in args):
+        args.append(f"--runner={DEFAULT_RUNNER}")
+    return PipelineOptions(args)
+
+
+def is_local(path: str) -> bool:
+    """True for paths of the local filesystem (no `scheme://`)."""
+    return "://" not in path
+
+
+def check_paths(cfg: DedupConfig) -> None:
+    """Fail early with one-line errors: missing input, no input files, output inside input,
+    a non-empty output without --overwrite."""
+    if is_local(cfg.input):
+        if not os.path.isdir(cfg.input):
+            raise InputError(f"input folder does not exist: {cfg.input}")
+        discover_inputs(cfg.input)  # raises InputError when nothing is recognizable
+        inside = os.path.abspath(cfg.output) + os.sep
+        if inside.startswith(os.path.abspath(cfg.input) + os.sep):
+            raise ConfigError(f"--output {cfg.output} is inside --input {cfg.input}")
+    elif cfg.output.rstrip("/").startswith(cfg.input.rstrip("/") + "/"):
+        raise ConfigError(f"--output {cfg.output} is inside --input {cfg.input}")
+    if not cfg.overwrite and _non_empty(cfg.output):
+        raise ConfigError(f"--output {cfg.output} is not empty; pass --overwrite to replace it")
+
+
+def _non_empty(path: str) -> bool:
+    if is_local(path):
+        return os.path.isdir(path) and bool(os.listdir(path)) or os.path.isfile(path)
+    return bool(FileSystems.match([FileSystems.join(path, "*")])[0].metadata_list)
+
+
+def partial_path(output: str) -> str:
+    """The temporary folder a run writes into before the final rename."""
+    return output.rstrip("/") + ".partial"
+
+
+def _read_json(path: str) -> Any:
+    with FileSystems.open(path) as fh:
+        return json.loads(fh.read().decode("utf-8"))
+
+
+def issue_summary(root: str) -> dict[str, Any]:
+    """Counts of the quarantine file by kind and by reason (text before the first ':'), plus the
+    first EXAMPLE_ISSUES issues."""
+    by_kind: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    examples = []
+    with FileSystems.open(FileSystems.join(root, QUARANTINE_FILE)) as fh:
+        for line in fh:
+            issue = json.loads(line)
+            by_kind[issue["kind"]] = by_kind.get(issue["kind"], 0) + 1
+            reason = f"{issue['kind']}: {issue['reason'].split(':')[0]}"
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+            if len(examples) < EXAMPLE_ISSUES:
+                examples.append({k: issue[k] for k in ("id", "kind", "reason")})
+    return {
+        "by_kind": dict(sorted(by_kind.items())),
+        "by_reason": dict(sorted(by_reason.items())),
+        "examples": examples,
+    }
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages that determine output bytes."""
+    found = {"python": platform.python_version(), "slimpajama": __version__}
+    for name in VERSIONED_PACKAGES:
+        found[name] = metadata.version(name)
+    return found
+
+
+def stage_msecs(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
+    """Milliseconds spent inside each timed stage (summed over workers), from Beam metrics."""
+    try:
+        counters = result.metrics().query()["counters"]
+    except (NotImplementedError, AttributeError, KeyError):
+        return {}
+    totals: dict[str, int] = {}
+    for c in counters:
+        if c.key.metric.namespace == "slimpajama":
+            totals[c.key.metric.name] = totals.get(c.key.metric.name, 0) + int(c.committed or 0)
+    return dict(sorted(totals.items()))
+
+
+def build_report(cfg: DedupConfig, root: str, run: dict[str, Any]) -> dict[str, Any]:
+    """report.json: options, per-source table, accounting check, clusters, issues, run facts."""
+    counts = _read_json(FileSystems.join(root, COUNTS_FILE))
+    errors = accounting_errors(counts)
+    bands, rows = cfg.band_rows
+    return {
+        "command": "dedup",
+        "options": cfg.as_report(),
+        "lsh": {
+            "bands": bands,
+            "rows": rows,
+            "candidate_probability": {
+                f"{j:.2f}": round(float(candidate_probability(j, bands, rows)), 4)
+                for j in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
+            },
+        },
+        "sources": source_table(counts),
+        "accounting": {"ok": not errors, "errors": errors},
+        "clusters": _read_json(FileSystems.join(root, CLUSTERS_FILE)),
+        "issues": issue_summary(root),
+        "unrecognized_files": unrecognized_files(cfg.input) if is_local(cfg.input) else [],
+        "run": run,
+    }
+
+
+def _replace_output(partial: str, output: str) -> None:
+    """Move the finished partial folder to `output`, replacing what was there."""
+    if is_local(output):
+        if os.path.isdir(output):
+            shutil.rmtree(output)
+        elif os.path.exists(output):
+            os.remove(output)
+        os.replace(partial, output)
+        return
+    if FileSystems.exists(output):
+        FileSystems.delete([output])
+    sources = [m.path for m in FileSystems.match([FileSystems.join(partial, "**")])[0].metadata_list]
+    FileSystems.rename(sources, [output.rstrip("/") + s[len(partial.rstrip("/")):] for s in sources])
+    FileSystems.delete([partial])
+
+
+def run_dedup(cfg: DedupConfig, beam_args: list[str]) -> dict[str, Any] | None:
+    """Run dedup end to end; the report, or None for a Dataflow dry run (nothing is executed)."""
+    options = pipeline_options(beam_args)
+    dry_run = str(options.view_as(TestOptions).dry_run).lower() in ("true", "1")
+    if not dry_run:
+        check_paths(cfg)
+    partial = partial_path(cfg.output)
+    if not dry_run and FileSystems.exists(partial):
+        FileSystems.delete([partial])
+    started = time.time()
+    pipeline = beam.Pipeline(options=options)
+    build_dedup_pipeline(pipeline, cfg, partial)
+    result = pipeline.run()
+    result.wait_until_finish()
+    if dry_run:
+        return None
+    run = {
+        "runner": options.view_as(StandardOptions).runner,
+        "pipeline_seconds": round(time.time() - started, 3),
+        "stage_msecs": stage_msecs(result),
+        "versions": versions(),
+    }
+    report = build_report(cfg, partial, run)
+    FileSystems.delete([FileSystems.join(partial, WORK)])
+    with FileSystems.create(FileSystems.join(partial, "report.json")) as fh:
+        fh.write((json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    _replace_output(partial, cfg.output)
+    return report

@@ -1,0 +1,96 @@
+"""Scan one input file: read → normalize → short filter → sign + band, as a pure generator.
+
+`scan_file` yields tagged events in input order; the Beam stage only routes them:
+- ("issue", Issue): a quarantined record, a warning or a file-level event (from slimpajama.inputs);
+- ("staged", bytes): `b"<line>\\t" + release line` for every long document (the text is written once,
+  next to the worker, and never goes through a shuffle);
+- ("signed", SignedDoc): the document's key, source, size and LSH band keys;
+- ("counts", Counts): per-source input/short/quarantined counts for the whole file, last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from slimpajama.accounting import Counts, tally
+from slimpajama.config import DedupConfig
+from slimpajama.inputs import Document, InputFile, Issue, read_input_file
+from slimpajama.keytext import key_text
+from slimpajama.lsh import band_keys
+from slimpajama.minhash import signatures
+from slimpajama.normalize import normalize_text
+from slimpajama.release import encode_record
+from slimpajama.sources import SET_NAMES
+
+SET_NAME_LIST: tuple[str, ...] = tuple(sorted(SET_NAMES.values()))
+"""Set names by a small int index (what travels through shuffles)."""
+SET_INDEX: dict[str, int] = {name: i for i, name in enumerate(SET_NAME_LIST)}
+
+
+class SignedDoc(NamedTuple):
+    """A long document as the LSH stages see it: no text, only ints."""
+
+    doc_key: int  # (file_index << 32) | line
+    set_index: int  # index into SET_NAME_LIST
+    nbytes: int  # UTF-8 bytes of the normalized text
+    band_keys: tuple[int, ...]  # one uint64 per band
+
+
+def doc_key(file_index: int, line: int) -> int:
+    """The compact, order-preserving document key: (file_index << 32) | line."""
+    return (file_index << 32) | line
+
+
+def split_doc_key(key: int) -> tuple[int, int]:
+    """(file_index, line) of a document key."""
+    return key >> 32, key & 0xFFFFFFFF
+
+
+def staged_line(line: int, release_line: bytes) -> bytes:
+    """Staged form of a kept-candidate: its input line number, a tab, its release line."""
+    return b"%d\t" % line + release_line
+
+
+def parse_staged_line(staged: bytes) -> tuple[int, bytes]:
+    """(input line number, release line) of a staged line."""
+    number, _, release_line = staged.partition(b"\t")
+    return int(number), release_line
+
+
+def scan_file(f: InputFile, cfg: DedupConfig) -> Iterator[tuple[str, object]]:
+    """Events for one input file in input order (see the module docstring)."""
+    params = cfg.minhash_params()
+    bands, rows = cfg.band_rows
+    folder_set = SET_NAMES[f.folder]
+    counts: Counts = {}
+    batch: list[tuple[int, int, int, str, bytes]] = []  # line, set index, nbytes, key text, release
+
+    def flush() -> Iterator[tuple[str, object]]:
+        keys = band_keys(signatures([b[3] for b in batch], params), bands, rows).tolist()
+        for (line, set_index, nbytes, _, release_line), doc_bands in zip(batch, keys, strict=True):
+            yield "staged", staged_line(line, release_line)
+            yield "signed", SignedDoc(doc_key(f.index, line), set_index, nbytes, tuple(doc_bands))
+        batch.clear()
+
+    for event in read_input_file(f, max_line_bytes=cfg.max_line_bytes):
+        if isinstance(event, Issue):
+            if event.kind == "quarantined":
+                tally(counts, folder_set, "quarantined", event.nbytes, is_input=True)
+            yield "issue", event
+            continue
+        assert isinstance(event, Document)
+        text = normalize_text(event.text)
+        nbytes = len(text.encode("utf-8"))
+        key = key_text(text)
+        if len(key) < cfg.min_chars:
+            tally(counts, event.set_name, "short", nbytes, is_input=True)
+            continue
+        tally(counts, event.set_name, None, nbytes, is_input=True)
+        batch.append((event.line, SET_INDEX[event.set_name], nbytes, key,
+                      encode_record(text, event.set_name, event.meta)))
+        if len(batch) >= cfg.batch_docs:
+            yield from flush()
+    if batch:
+        yield from flush()
+    yield "counts", counts
