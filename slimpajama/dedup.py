@@ -186,7 +186,7 @@ def write_quarantine(root: str, issues: list[Issue]) -> None:
     _write_text(FileSystems.join(root, QUARANTINE_FILE), "".join(lines))
 
 
-def write_duplicates(root: str, removed: list[Removed], files: list[InputFile]) -> None:
+def write_duplicates(removed: list[Removed], root: str, files: list[InputFile]) -> None:
     """duplicates.parquet: one row per removed document, sorted by document key; and the cluster
     size histogram for the report."""
     relpaths = {f.index: f.relpath for f in files}

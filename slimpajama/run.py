@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import time
 from importlib import metadata
@@ -78,8 +79,8 @@ def _read_json(path: str) -> Any:
 
 
 def issue_summary(root: str) -> dict[str, Any]:
-    """Counts of the quarantine file by kind and by reason (text before the first ':'), plus the
-    first EXAMPLE_ISSUES issues."""
+    """Counts of the quarantine file by kind and by reason (text before the first ':', numbers
+    as N), plus the first EXAMPLE_ISSUES issues."""
     by_kind: dict[str, int] = {}
     by_reason: dict[str, int] = {}
     examples = []
@@ -87,7 +88,7 @@ def issue_summary(root: str) -> dict[str, Any]:
         for line in fh:
             issue = json.loads(line)
             by_kind[issue["kind"]] = by_kind.get(issue["kind"], 0) + 1
-            reason = f"{issue['kind']}: {issue['reason'].split(':')[0]}"
+            reason = f"{issue['kind']}: " + re.sub(r"\d+", "N", issue["reason"].split(":")[0])
             by_reason[reason] = by_reason.get(reason, 0) + 1
             if len(examples) < EXAMPLE_ISSUES:
                 examples.append({k: issue[k] for k in ("id", "kind", "reason")})
@@ -160,22 +161,32 @@ def _replace_output(partial: str, output: str) -> None:
     FileSystems.delete([partial])
 
 
+def is_dry_run(options: PipelineOptions) -> bool:
+    """True for `--dry_run=True`: Dataflow translates the job without submitting it."""
+    return str(options.view_as(TestOptions).dry_run).lower() in ("true", "1")
+
+
+def launch(cfg: DedupConfig, options: PipelineOptions) -> beam.runners.runner.PipelineResult:
+    """Build the dedup pipeline into `<output>.partial` and run it to completion."""
+    pipeline = beam.Pipeline(options=options)
+    build_dedup_pipeline(pipeline, cfg, partial_path(cfg.output))
+    result = pipeline.run()
+    result.wait_until_finish()
+    return result
+
+
 def run_dedup(cfg: DedupConfig, beam_args: list[str]) -> dict[str, Any] | None:
     """Run dedup end to end; the report, or None for a Dataflow dry run (nothing is executed)."""
     options = pipeline_options(beam_args)
-    dry_run = str(options.view_as(TestOptions).dry_run).lower() in ("true", "1")
-    if not dry_run:
-        check_paths(cfg)
+    if is_dry_run(options):
+        launch(cfg, options)
+        return None
+    check_paths(cfg)
     partial = partial_path(cfg.output)
-    if not dry_run and FileSystems.exists(partial):
+    if FileSystems.exists(partial):
         FileSystems.delete([partial])
     started = time.time()
-    pipeline = beam.Pipeline(options=options)
-    build_dedup_pipeline(pipeline, cfg, partial)
-    result = pipeline.run()
-    result.wait_until_finish()
-    if dry_run:
-        return None
+    result = launch(cfg, options)
     run = {
         "runner": options.view_as(StandardOptions).runner,
         "pipeline_seconds": round(time.time() - started, 3),

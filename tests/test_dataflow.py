@@ -1,0 +1,34 @@
+"""`slimpajama dedup` is a valid Dataflow submission: a dry run translates every stage and stages
+the package, without credentials or network."""
+
+import pytest
+
+pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient")  # needs the [gcp] extra
+
+from slimpajama.config import DedupConfig  # noqa: E402
+from slimpajama.run import launch, pipeline_options  # noqa: E402
+
+STAGES = [
+    "Discover files", "Read, normalize, sign", "Band keys", "Group by band key", "Candidate edges",
+    "Gather edges", "Clusters and keepers", "Join removed lines", "Write kept", "Merge counts",
+    "Write counts", "Write quarantine", "Write duplicates",
+]
+
+
+@pytest.mark.beam
+def test_dataflow_dry_run_translates_every_stage_and_stages_the_package():
+    cfg = DedupConfig(input="gs://slimpajama-test-bucket/rp", output="gs://slimpajama-test-bucket/sp")
+    options = pipeline_options([
+        "--runner", "DataflowRunner", "--dry_run=True", "--project", "slimpajama-test",
+        "--region", "us-central1", "--temp_location", "gs://slimpajama-test-bucket/tmp",
+        "--setup_file", "./setup.py",
+    ])
+    job = launch(cfg, options).job
+    names = {t.unique_name for t in job.proto_pipeline.components.transforms.values()}
+    assert [s for s in STAGES if s not in names] == []
+    staged = {
+        dep.role_payload
+        for env in job.proto_pipeline.components.environments.values()
+        for dep in env.dependencies
+    }
+    assert any(b"workflow.tar.gz" in payload for payload in staged)  # the setup.py package

@@ -1,0 +1,164 @@
+"""The real `slimpajama dedup` CLI on the bundled fixtures: exact counts, ids, clusters and bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from slimpajama.cli import main
+from slimpajama.release import list_release_files, read_release_file
+
+pytestmark = pytest.mark.beam
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "rp"
+EXPECTED = json.loads((ROOT / "fixtures" / "expected.json").read_text())
+
+
+def dedup(*args: str) -> tuple[int, str]:
+    """Run the CLI in-process; (exit status, combined output)."""
+    result = CliRunner().invoke(main, ["dedup", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def dedup_subprocess(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "slimpajama.cli", "dedup", *args], capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, cwd=ROOT, timeout=600,
+    )
+
+
+def output_bytes(out: Path) -> dict[str, bytes]:
+    """Every output file's bytes; report.json without its run-specific section and paths."""
+    files = {}
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            files[str(path.relative_to(out))] = path.read_bytes()
+    report = json.loads(files.pop("report.json"))
+    report.pop("run")
+    for key in ("input", "output"):
+        report["options"].pop(key)
+    files["report.json"] = json.dumps(report, sort_keys=True).encode()
+    return files
+
+
+@pytest.fixture(scope="module")
+def global_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("global") / "sp"
+    status, output = dedup("--input", str(FIXTURES), "--output", str(out))
+    assert status == 0, output
+    return out
+
+
+def check_against_expected(out: Path, scope: str) -> None:
+    expected = EXPECTED[scope]
+    report = json.loads((out / "report.json").read_text())
+    assert report["accounting"] == {"ok": True, "errors": []}
+    got = {
+        name: {"input": row["docs_in"], "kept": row["kept"], "short": row["short"],
+               "duplicate": row["duplicate"], "quarantined": row["quarantined"]}
+        for name, row in report["sources"].items() if name != "total"
+    }
+    assert got == expected["per_source"]
+    rows = pq.read_table(out / "duplicates.parquet").to_pylist()
+    assert [r["id"] for r in rows] == sorted(expected["removed"], key=_id_order)
+    clusters = {}
+    for r in rows:
+        clusters.setdefault(r["kept_id"], []).append(r["id"])
+    assert clusters == {c["kept"]: sorted(c["removed"], key=_id_order) for c in expected["clusters"]}
+    kept = [r for f in list_release_files(str(out), "train") for r in read_release_file(f)]
+    assert len(kept) == expected["total"]["kept"]
+
+
+def _id_order(doc_id: str) -> tuple[str, int]:
+    relpath, line = doc_id.rsplit(":", 1)
+    return relpath, int(line)
+
+
+def test_global_scope_removes_exactly_the_expected_documents(global_run):
+    check_against_expected(global_run, "global")
+
+
+def test_local_scope_removes_exactly_the_expected_documents(tmp_path):
+    status, output = dedup("--input", str(FIXTURES), "--output", str(tmp_path / "sp"), "--scope", "local")
+    assert status == 0, output
+    check_against_expected(tmp_path / "sp", "local")
+
+
+def test_quarantine_lists_every_bad_record_with_its_reason(global_run):
+    issues = [json.loads(line) for line in (global_run / "quarantine" / "issues.jsonl").open()]
+    quarantined = {i["id"]: i["reason"] for i in issues if i["kind"] == "quarantined"}
+    assert quarantined == {q["id"]: q["reason"] for q in EXPECTED["quarantined"]}
+    report = json.loads((global_run / "report.json").read_text())
+    assert report["issues"]["by_kind"] == {
+        "file": len(EXPECTED["file_issues"]), "quarantined": len(EXPECTED["quarantined"]),
+        "warning": len(EXPECTED["warnings"]),
+    }
+    assert report["unrecognized_files"] == EXPECTED["unrecognized_files"]
+
+
+def test_release_records_carry_set_name_and_original_metadata(global_run):
+    first = next(read_release_file(list_release_files(str(global_run), "train")[0]))
+    assert list(first) == ["text", "meta"]
+    assert list(first["meta"])[0] == "redpajama_set_name"
+    assert not (global_run / "_work").exists() and not Path(f"{global_run}.partial").exists()
+
+
+def test_same_bytes_in_multiprocess_mode_other_hash_seed_and_file_order(global_run, tmp_path):
+    shuffled = tmp_path / "rp"
+    files = sorted(p for p in FIXTURES.rglob("*") if p.is_file())
+    for path in reversed(files):  # different creation order => different directory listing order
+        target = shuffled / path.relative_to(FIXTURES)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    out = tmp_path / "sp"
+    done = dedup_subprocess(
+        "--input", str(shuffled), "--output", str(out),
+        "--direct_running_mode", "multi_processing", "--direct_num_workers", "2",
+        env={"PYTHONHASHSEED": "12345"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert output_bytes(out) == output_bytes(global_run)
+
+
+def test_portable_runner_gives_the_same_bytes(global_run, tmp_path):
+    out = tmp_path / "sp"
+    status, output = dedup(
+        "--input", str(FIXTURES), "--output", str(out), "--runner", "PortableRunner",
+        "--job_endpoint", "embed", "--environment_type", "LOOPBACK",
+    )
+    assert status == 0, output
+    assert output_bytes(out) == output_bytes(global_run)
+
+
+def test_strict_exits_1_after_writing_the_report(tmp_path):
+    status, output = dedup("--input", str(FIXTURES), "--output", str(tmp_path / "sp"), "--strict")
+    assert status == 1
+    assert "--strict: 9 records quarantined" in output
+    assert (tmp_path / "sp" / "report.json").exists()
+
+
+@pytest.mark.parametrize(
+    "make_args, message",
+    [
+        (lambda t: ["--input", str(t / "missing"), "--output", str(t / "o")], "input folder does not exist"),
+        (lambda t: ["--input", str(t), "--output", str(t / "o")], "no recognizable input files"),
+        (lambda t: ["--input", str(FIXTURES), "--output", str(FIXTURES / "c4" / "out")], "is inside --input"),
+        (lambda t: ["--input", str(FIXTURES), "--output", str(t), "--scope", "local"], "is not empty"),
+        (lambda t: ["--input", str(FIXTURES), "--output", str(t / "o"), "--bands", "20", "--rows", "13"], "> --num-perm 128"),
+        (lambda t: ["--input", str(FIXTURES), "--output", str(t / "o"), "--recipe", "nope"], "unknown recipe 'nope'"),
+    ],
+)
+def test_user_errors_are_one_line_with_status_2(tmp_path, make_args, message):
+    (tmp_path / "stray.txt").write_text("not an input")
+    status, output = dedup(*make_args(tmp_path))
+    assert status == 2
+    assert output.count("\n") == 1 and message in output and "Traceback" not in output
