@@ -6,6 +6,7 @@ Recipes in `pipelines/` are JSON objects with the same field names; explicit CLI
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ class DedupConfig:
         if problems:
             raise ConfigError("; ".join(problems))
 
-    @property
+    @functools.cached_property
     def band_rows(self) -> tuple[int, int]:
         """(bands, rows): explicit, or datasketch's optimum for (threshold, num_perm)."""
         if self.bands is not None and self.rows is not None:
@@ -89,7 +90,7 @@ class DedupConfig:
 
     def as_report(self) -> dict[str, Any]:
         """The options as recorded in report.json (paths included, runner options excluded)."""
-        out = dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["source_priority"] = list(self.source_priority)
         out["bands"], out["rows"] = self.band_rows
         out["minhash_tag"] = self.minhash_params().tag

@@ -125,12 +125,10 @@ class WriteKept(beam.DoFn):
 
         def kept_lines() -> Iterator[bytes]:
             for staged in _read_zstd_lines(staged_path(self._root, file_index)):
-                line, release_line = parse_staged_line(staged)
+                line, set_index, nbytes, release_line = parse_staged_line(staged)
                 if line in removed:
                     continue
-                record = json.loads(release_line)
-                set_name = record["meta"]["redpajama_set_name"]
-                tally(counts, set_name, "kept", len(record["text"].encode("utf-8")), is_input=False)
+                tally(counts, SET_NAME_LIST[set_index], "kept", nbytes, is_input=False)
                 yield release_line
 
         with self._timer:

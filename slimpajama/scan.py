@@ -47,15 +47,16 @@ def split_doc_key(key: int) -> tuple[int, int]:
     return key >> 32, key & 0xFFFFFFFF
 
 
-def staged_line(line: int, release_line: bytes) -> bytes:
-    """Staged form of a kept-candidate: its input line number, a tab, its release line."""
-    return b"%d\t" % line + release_line
+def staged_line(line: int, set_index: int, nbytes: int, release_line: bytes) -> bytes:
+    """Staged form of a kept-candidate: input line, set index and text bytes, tab-separated, then
+    its release line (JSON never contains a raw tab)."""
+    return b"%d\t%d\t%d\t" % (line, set_index, nbytes) + release_line
 
 
-def parse_staged_line(staged: bytes) -> tuple[int, bytes]:
-    """(input line number, release line) of a staged line."""
-    number, _, release_line = staged.partition(b"\t")
-    return int(number), release_line
+def parse_staged_line(staged: bytes) -> tuple[int, int, int, bytes]:
+    """(input line, set index, text bytes, release line) of a staged line."""
+    line, set_index, nbytes, release_line = staged.split(b"\t", 3)
+    return int(line), int(set_index), int(nbytes), release_line
 
 
 def scan_file(f: InputFile, cfg: DedupConfig) -> Iterator[tuple[str, object]]:
@@ -69,7 +70,7 @@ def scan_file(f: InputFile, cfg: DedupConfig) -> Iterator[tuple[str, object]]:
     def flush() -> Iterator[tuple[str, object]]:
         keys = band_keys(signatures([b[3] for b in batch], params), bands, rows).tolist()
         for (line, set_index, nbytes, _, release_line), doc_bands in zip(batch, keys, strict=True):
-            yield "staged", staged_line(line, release_line)
+            yield "staged", staged_line(line, set_index, nbytes, release_line)
             yield "signed", SignedDoc(doc_key(f.index, line), set_index, nbytes, tuple(doc_bands))
         batch.clear()
 
