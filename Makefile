@@ -19,6 +19,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/slimpajama dedup --input fixtures/rp --output demo-out/sp --overwrite
 	$(VENV)/bin/slimpajama tokenize --input demo-out/sp --output demo-out/tok --overwrite
+	$(VENV)/bin/slimpajama train-smoke demo-out/tok --steps 50
 
 bench: $(STAMP)
 	$(PY) -m slimpajama.bench all

@@ -112,5 +112,15 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, verb
         fail(f"--strict: {report['issues']['by_kind']['quarantined']} records quarantined", status=1)
 
 
+def _register_commands() -> None:
+    """Commands that live next to their pipelines."""
+    from slimpajama.tokenize_cli import tokenize_command, train_smoke_command
+
+    main.add_command(tokenize_command)
+    main.add_command(train_smoke_command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,404 @@
+"""`slimpajama tokenize`: release files -> GPT-2 token shards + manifest.json, on Apache Beam.
+
+Stages (all keyed by the input file's position in the sorted per-split listing, so the output
+never depends on worker count, timing or listing order):
+1. per input file, in parallel: tokenize every document to `ids + [EOS]` and write a "part"
+   (`_parts/<split>/<index>.tokens` uint16 + `.sizes` int64) into the temporary output folder;
+2. one small step: prefix sums of the part token counts -> global offset of each part;
+3. per part: cut it into pieces of output shards (Megatron: a document goes to shard
+   `global_start // shard_tokens`, so shards hold ~shard_tokens tokens of whole documents and a
+   number is skipped only after a document longer than shard_tokens; HDF5: token ranges of
+   50,000 windows of msl + 1 tokens, consecutive files sharing one boundary token);
+4. per shard (GroupByKey): concatenate its pieces in part order and write the shard files;
+5. write manifest.json; the driver then drops `_parts` and renames the folder into place.
+Output folders are local paths (the rename and the parts need a shared local filesystem).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from slimpajama import __version__
+from slimpajama.release import SPLITS, list_release_files, read_release_file
+from slimpajama.shards import (
+    HDF5_SEQUENCES_PER_FILE,
+    TOKEN_DTYPE,
+    write_hdf5_file,
+    write_megatron_shard,
+)
+from slimpajama.tokenizer import EOS_ID, encode_documents, gpt2_encoding, tokenizer_identity
+
+FORMATS: tuple[str, ...] = ("megatron", "hdf5")
+DEFAULT_SHARD_TOKENS = 2**27
+ENCODE_BATCH_DOCS = 256
+MANIFEST_NAME = "manifest.json"
+PARTS_DIR = "_parts"
+
+
+@dataclass(frozen=True)
+class TokenizeOptions:
+    """What determines the output bytes (recorded in the manifest)."""
+
+    format: str = "megatron"
+    splits: tuple[str, ...] = SPLITS
+    seq_len: int = 2048
+    """HDF5 only: the fixed sequence length (msl) of the windows; Megatron keeps documents."""
+    shard_tokens: int = DEFAULT_SHARD_TOKENS
+    """Megatron only: a document belongs to shard `global_start // shard_tokens`."""
+    hdf5_sequences_per_file: int = HDF5_SEQUENCES_PER_FILE
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown format {self.format!r}; expected one of {FORMATS}")
+        unknown = [s for s in self.splits if s not in SPLITS]
+        if unknown or not self.splits:
+            raise ValueError(f"splits must be a non-empty subset of {SPLITS}, got {self.splits}")
+        if min(self.seq_len, self.shard_tokens, self.hdf5_sequences_per_file) < 1:
+            raise ValueError("seq_len, shard_tokens and hdf5_sequences_per_file must be >= 1")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "splits": list(self.splits),
+            "seq_len": self.seq_len,
+            "shard_tokens": self.shard_tokens,
+            "hdf5_sequences_per_file": self.hdf5_sequences_per_file,
+        }
+
+
+# ---------------------------------------------------------------- pure functions
+
+
+def part_prefix(root: str, split: str, index: int) -> str:
+    """Path prefix of the tokenized part of input file `index` of `split`."""
+    return os.path.join(root, PARTS_DIR, split, f"{index:06d}")
+
+
+def tokenize_release_file(path: str, prefix: str) -> dict[str, Any]:
+    """Tokenize one release file into `<prefix>.tokens` (uint16) and `<prefix>.sizes` (int64).
+
+    Every document becomes `encode_ordinary(text) + [EOS_ID]`, in file order. Returns the token
+    and document counts, overall and per `meta.redpajama_set_name`.
+    """
+    sizes: list[int] = []
+    sources: dict[str, dict[str, int]] = {}
+    batch: list[dict[str, Any]] = []
+
+    def flush(out: Any) -> None:
+        for record, ids in zip(batch, encode_documents([r["text"] for r in batch]), strict=True):
+            ids.append(EOS_ID)
+            out.write(np.asarray(ids, dtype="<u2").tobytes())
+            sizes.append(len(ids))
+            counts = sources.setdefault(
+                record["meta"]["redpajama_set_name"], {"tokens": 0, "documents": 0}
+            )
+            counts["tokens"] += len(ids)
+            counts["documents"] += 1
+        batch.clear()
+
+    os.makedirs(os.path.dirname(prefix), exist_ok=True)
+    with open(prefix + ".tokens", "wb") as out:
+        for record in read_release_file(path):
+            batch.append(record)
+            if len(batch) == ENCODE_BATCH_DOCS:
+                flush(out)
+        flush(out)
+    np.asarray(sizes, dtype="<i8").tofile(prefix + ".sizes")
+    return {
+        "tokens": int(sum(sizes)),
+        "documents": len(sizes),
+        "sources": {name: sources[name] for name in sorted(sources)},
+    }
+
+
+def read_part(prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens uint16, document sizes int64) of a part written by `tokenize_release_file`."""
+    sizes = np.fromfile(prefix + ".sizes", dtype="<i8")
+    if int(sizes.sum()) == 0:
+        return np.zeros(0, dtype=TOKEN_DTYPE), sizes
+    return np.memmap(prefix + ".tokens", dtype="<u2", mode="r"), sizes
+
+
+def with_offsets(parts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add `offset` (start in the split's token stream) and `split_tokens` to every part.
+
+    Parts are ordered by (split, index) first, so the result does not depend on arrival order.
+    """
+    ordered = sorted(parts, key=lambda part: (part["split"], part["index"]))
+    totals: dict[str, int] = {}
+    for part in ordered:
+        totals[part["split"]] = totals.get(part["split"], 0) + part["tokens"]
+    running: dict[str, int] = {}
+    result = []
+    for part in ordered:
+        offset = running.get(part["split"], 0)
+        running[part["split"]] = offset + part["tokens"]
+        result.append({**part, "offset": offset, "split_tokens": totals[part["split"]]})
+    return result
+
+
+def megatron_pieces(
+    sizes: np.ndarray, offset: int, shard_tokens: int
+) -> list[tuple[int, int, int]]:
+    """(shard, first_doc, end_doc) runs of a part's documents; a document starting at global
+    token g belongs to shard g // shard_tokens (boundaries fall between documents)."""
+    starts = offset + np.concatenate([[0], np.cumsum(sizes[:-1])]) if len(sizes) else sizes
+    shard_of = np.asarray(starts, dtype=np.int64) // shard_tokens
+    cuts = np.flatnonzero(np.diff(shard_of)) + 1
+    bounds = [0, *cuts.tolist(), len(sizes)]
+    return [
+        (int(shard_of[lo]), lo, hi)
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        if hi > lo
+    ]
+
+
+def hdf5_file_ranges(split_tokens: int, msl: int, per_file: int) -> list[tuple[int, int]]:
+    """Global [start, end) token range of each HDF5 file of a split.
+
+    File k holds windows k*per_file ... (windows of msl + 1 tokens, stride msl), so it reads
+    tokens [k*per_file*msl, (k*per_file + n_k)*msl + 1); the tail after the last window is dropped.
+    """
+    n_windows = max(split_tokens - 1, 0) // msl
+    ranges = []
+    for first in range(0, n_windows, per_file):
+        count = min(per_file, n_windows - first)
+        ranges.append((first * msl, (first + count) * msl + 1))
+    return ranges
+
+
+def hdf5_pieces(
+    part_tokens: int, offset: int, file_ranges: Sequence[tuple[int, int]]
+) -> list[tuple[int, int, int]]:
+    """(file, local_start, local_end) token slices of a part that each HDF5 file reads."""
+    pieces = []
+    for k, (start, end) in enumerate(file_ranges):
+        lo, hi = max(start, offset), min(end, offset + part_tokens)
+        if hi > lo:
+            pieces.append((k, lo - offset, hi - offset))
+    return pieces
+
+
+def shard_name(split: str, fmt: str, k: int) -> str:
+    """Relative path (without extension for Megatron) of shard k of a split."""
+    return f"{split}/shard-{k:05d}" if fmt == "megatron" else f"{split}/data-{k:05d}.h5"
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def plan_part(
+    part: dict[str, Any], root: str, options: TokenizeOptions
+) -> list[tuple[str, tuple[int, int, int]]]:
+    """(shard name, (part index, lo, hi)) pieces of one part; lo/hi are documents for Megatron
+    and tokens for HDF5."""
+    split, index = part["split"], part["index"]
+    if options.format == "megatron":
+        _, sizes = read_part(part_prefix(root, split, index))
+        pieces = megatron_pieces(sizes, part["offset"], options.shard_tokens)
+    else:
+        ranges = hdf5_file_ranges(
+            part["split_tokens"], options.seq_len, options.hdf5_sequences_per_file
+        )
+        pieces = hdf5_pieces(part["tokens"], part["offset"], ranges)
+    return [(shard_name(split, options.format, k), (index, lo, hi)) for k, lo, hi in pieces]
+
+
+def write_shard(
+    name: str, pieces: Sequence[tuple[int, int, int]], root: str, options: TokenizeOptions
+) -> dict[str, Any]:
+    """Write one shard from its pieces (sorted by part index); returns its manifest entry."""
+    split = name.split("/", 1)[0]
+    ordered = sorted(pieces)
+    os.makedirs(os.path.join(root, split), exist_ok=True)
+    if options.format == "megatron":
+
+        def documents() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            for index, lo, hi in ordered:
+                tokens, sizes = read_part(part_prefix(root, split, index))
+                first = int(sizes[:lo].sum())
+                last = first + int(sizes[lo:hi].sum())
+                yield tokens[first:last], sizes[lo:hi]
+
+        n_tokens, n_docs = write_megatron_shard(os.path.join(root, name), documents())
+        files = [name + ".bin", name + ".idx"]
+        counts = {"tokens": n_tokens, "documents": n_docs}
+    else:
+        stream = np.concatenate(
+            [read_part(part_prefix(root, split, index))[0][lo:hi] for index, lo, hi in ordered]
+        )
+        n_rows = write_hdf5_file(os.path.join(root, name), stream, options.seq_len)
+        files = [name]
+        counts = {"tokens": n_rows * options.seq_len, "sequences": n_rows}  # input tokens
+    return {
+        "split": split,
+        "name": name,
+        **counts,
+        "files": {f: file_sha256(os.path.join(root, f)) for f in files},
+    }
+
+
+def build_manifest(
+    parts: Sequence[dict[str, Any]], shards: Sequence[dict[str, Any]], options: TokenizeOptions
+) -> dict[str, Any]:
+    """manifest.json content: per split counts (overall and per source) and shards in order."""
+    splits: dict[str, Any] = {}
+    for split in options.splits:
+        split_parts = [p for p in parts if p["split"] == split]
+        sources: dict[str, dict[str, int]] = {}
+        for part in split_parts:
+            for source, counts in part["sources"].items():
+                total = sources.setdefault(source, {"tokens": 0, "documents": 0})
+                total["tokens"] += counts["tokens"]
+                total["documents"] += counts["documents"]
+        split_shards = sorted((s for s in shards if s["split"] == split), key=lambda s: s["name"])
+        entry: dict[str, Any] = {
+            "input_files": len(split_parts),
+            "tokens": sum(p["tokens"] for p in split_parts),
+            "documents": sum(p["documents"] for p in split_parts),
+            "sources": {name: sources[name] for name in sorted(sources)},
+            "shards": [{k: v for k, v in s.items() if k != "split"} for s in split_shards],
+        }
+        if options.format == "hdf5":
+            entry["sequences"] = sum(s["sequences"] for s in split_shards)
+            entry["dropped_tail_tokens"] = entry["tokens"] - entry["sequences"] * options.seq_len
+        splits[split] = entry
+    return {
+        "slimpajama_version": __version__,
+        "format": options.format,
+        "options": options.as_dict(),
+        "tokenizer": tokenizer_identity(),
+        "splits": splits,
+    }
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+# ---------------------------------------------------------------- Beam wrappers
+
+
+class TokenizeFileFn(beam.DoFn):
+    """(split, index, path) -> part metadata; writes the part under the temporary root."""
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+
+    def setup(self) -> None:
+        gpt2_encoding()  # build the BPE tables once per worker
+
+    def process(self, item: tuple[str, int, str]) -> Iterator[dict[str, Any]]:
+        split, index, path = item
+        counts = tokenize_release_file(path, part_prefix(self._root, split, index))
+        yield {"split": split, "index": index, **counts}
+
+
+def input_files(input_root: str, splits: Sequence[str]) -> list[tuple[str, int, str]]:
+    """(split, index, path) for every release file, index = position in the sorted listing."""
+    return [
+        (split, index, path)
+        for split in splits
+        for index, path in enumerate(list_release_files(input_root, split))
+    ]
+
+
+def build_tokenize_pipeline(
+    input_root: str,
+    work_root: str,
+    options: TokenizeOptions,
+    pipeline_options: PipelineOptions | None = None,
+) -> beam.Pipeline:
+    """The Beam pipeline writing shards + manifest.json into `work_root` (which must exist)."""
+    files = input_files(input_root, options.splits)
+    if not files:
+        raise ValueError(f"no release files under {input_root} for splits {list(options.splits)}")
+    pipeline = beam.Pipeline(options=pipeline_options or default_pipeline_options())
+    parts = (
+        pipeline
+        | "InputFiles" >> beam.Create(files)
+        | "Tokenize" >> beam.ParDo(TokenizeFileFn(work_root))
+    )
+    all_parts = parts | "AllParts" >> beam.combiners.ToList()
+    shards = (
+        all_parts
+        | "Offsets" >> beam.FlatMap(with_offsets)
+        | "Spread" >> beam.Reshuffle()
+        | "Plan" >> beam.FlatMap(plan_part, work_root, options)
+        | "ByShard" >> beam.GroupByKey()
+        | "WriteShard" >> beam.Map(lambda kv: write_shard(kv[0], list(kv[1]), work_root, options))
+    )
+    _ = (
+        shards
+        | "AllShards" >> beam.combiners.ToList()
+        | "WriteManifest"
+        >> beam.Map(_write_manifest, beam.pvalue.AsSingleton(all_parts), work_root, options)
+    )
+    return pipeline
+
+
+def _write_manifest(
+    shards: list[dict[str, Any]], parts: list[dict[str, Any]], root: str, options: TokenizeOptions
+) -> None:
+    with open(os.path.join(root, MANIFEST_NAME), "wb") as handle:
+        handle.write(manifest_bytes(build_manifest(parts, shards, options)))
+
+
+def default_pipeline_options(beam_args: Sequence[str] = ()) -> PipelineOptions:
+    """PipelineOptions from command-line style args; runner FnApiRunner unless one is named
+    (the default DirectRunner would first try to download Prism)."""
+    pipeline_options = PipelineOptions(list(beam_args))
+    standard = pipeline_options.view_as(StandardOptions)
+    if standard.runner is None:
+        standard.runner = "FnApiRunner"
+    return pipeline_options
+
+
+def run_tokenize(
+    input_root: str,
+    output_dir: str,
+    options: TokenizeOptions,
+    overwrite: bool = False,
+    beam_args: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Tokenize a release folder into `output_dir`; returns the manifest.
+
+    Refuses a non-empty `output_dir` unless `overwrite`. Everything is written into a sibling
+    temporary folder that replaces `output_dir` only once the pipeline has succeeded.
+    """
+    output_dir = os.path.abspath(output_dir)
+    if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
+        raise FileExistsError(f"{output_dir} is not empty (use overwrite to replace it)")
+    work_root = f"{output_dir}.tmp-{uuid.uuid4().hex[:12]}"
+    os.makedirs(work_root)
+    try:
+        pipeline = build_tokenize_pipeline(
+            input_root, work_root, options, default_pipeline_options(beam_args)
+        )
+        pipeline.run().wait_until_finish()
+        shutil.rmtree(os.path.join(work_root, PARTS_DIR))
+        with open(os.path.join(work_root, MANIFEST_NAME), "rb") as handle:
+            manifest = json.load(handle)
+        if os.path.exists(output_dir):
+            shutil.rmtree(output_dir)
+        os.replace(work_root, output_dir)
+    finally:
+        if os.path.exists(work_root):
+            shutil.rmtree(work_root)
+    return manifest
