@@ -35,7 +35,7 @@ def test_badness_needs_two_adjacent_regex_chars_or_a_single_listed_one():
             for right in contexts:
                 text = f"{left}{char}{right}"
                 if is_bad(text):
-                    adjacent = any(a in MOJIBAKE_CHARS and b in MOJIBAKE_CHARS for a, b in zip(text, text[1:]))
+                    adjacent = any(a in MOJIBAKE_CHARS and b in MOJIBAKE_CHARS for a, b in zip(text, text[1:], strict=False))
                     assert char in MOJIBAKE_SINGLES or adjacent, repr(text)
 
 
