@@ -34,7 +34,7 @@ def shingle_hash_sets(
     per_text: list[list[np.ndarray]] = [[] for _ in key_texts]
     for pieces, rows in plan_chunks(key_texts, ngram, shingle):
         hashes, counts = hash_pieces(pieces, ngram, shingle, JACCARD_SEED)
-        for row, part in zip(rows.tolist(), np.split(hashes, np.cumsum(counts)[:-1])):
+        for row, part in zip(rows.tolist(), np.split(hashes, np.cumsum(counts)[:-1]), strict=True):
             per_text[row].append(part)
     return [sorted_unique(np.concatenate(parts)) for parts in per_text]
 
@@ -57,7 +57,9 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return common / (a.size + b.size - common)
 
 
-def exact_jaccard(key_text_a: str, key_text_b: str, ngram: int = 13, shingle: str = "char") -> float:
+def exact_jaccard(
+    key_text_a: str, key_text_b: str, ngram: int = 13, shingle: str = "char"
+) -> float:
     """Exact Jaccard similarity of the shingle sets of two key texts."""
     a, b = shingle_hash_sets([key_text_a, key_text_b], ngram, shingle)
     return jaccard(a, b)

@@ -38,6 +38,8 @@ from slimpajama.shingles import (
 )
 
 SCHEMES = ("fast", "reference", "affine32")
+MAX_NUM_PERM = 1024
+"""Upper bound on num_perm (the fast scheme keeps a num_perm x num_perm probe table)."""
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)
 """Value of a permutation (bin) that saw no shingle; the whole signature of the empty text."""
 
@@ -61,8 +63,8 @@ class MinHashParams:
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
             raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
-        if not 1 <= self.num_perm <= 1 << 16:
-            raise ValueError(f"num_perm must be in [1, 65536], got {self.num_perm}")
+        if not 1 <= self.num_perm <= MAX_NUM_PERM:
+            raise ValueError(f"num_perm must be in [1, {MAX_NUM_PERM}], got {self.num_perm}")
         check_shingle(self.ngram, self.shingle)
 
     @property
@@ -109,13 +111,17 @@ def permutations(scheme: str, num_perm: int, seed: int) -> tuple[np.ndarray, np.
             ],
             dtype=np.uint64,
         )
-        return pairs[:, :1].copy(), pairs[:, 1:].copy()
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-    return a[:, None], b[:, None]
+        a, b = pairs[:, :1].copy(), pairs[:, 1:].copy()
+    else:
+        a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+        a, b = a[:, None], b[:, None]
+    a.setflags(write=False)  # cached and shared
+    b.setflags(write=False)
+    return a, b
 
 
-def sha1_hash32(shingles: list[bytes]) -> np.ndarray:
+def sha1_hash32_batch(shingles: list[bytes]) -> np.ndarray:
     """datasketch's `sha1_hash32` of each byte string: first 4 digest bytes, little-endian; uint32."""
     sha1 = hashlib.sha1
     digests = b"".join([sha1(s).digest() for s in shingles])
@@ -150,7 +156,9 @@ def _legacy_values_exact(hashes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np
     return x.astype(np.uint32)
 
 
-def _legacy_minima(hashes: np.ndarray, starts: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _legacy_minima(
+    hashes: np.ndarray, starts: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
     """(num_perm, len(starts)) minima over segments [starts[i], starts[i+1]) of the legacy values.
 
     Fast path: low32(x + (x >> 61)) equals the exact value unless y = (x & P) + (x >> 61) >= P,
@@ -170,7 +178,9 @@ def _legacy_minima(hashes: np.ndarray, starts: np.ndarray, a: np.ndarray, b: np.
     return minima
 
 
-def _affine32_minima(hashes: np.ndarray, starts: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _affine32_minima(
+    hashes: np.ndarray, starts: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
     """(num_perm, len(starts)) segment minima of `a * fmix32(h) + b mod 2^32`."""
     values = a * fmix32(hashes)[None, :]
     values += b
@@ -184,7 +194,7 @@ def _sha1_signatures(key_texts: Sequence[str], params: MinHashParams) -> np.ndar
     out = np.full((len(key_texts), params.num_perm), EMPTY_VALUE, dtype=np.uint32)
     for pieces, rows in plan_chunks(key_texts, params.ngram, params.shingle):
         per_piece = [
-            sha1_hash32(shingle_byte_strings(p, params.ngram, params.shingle)) for p in pieces
+            sha1_hash32_batch(shingle_byte_strings(p, params.ngram, params.shingle)) for p in pieces
         ]
         counts = np.fromiter((h.size for h in per_piece), dtype=np.int64, count=len(per_piece))
         if not counts.any():
@@ -220,6 +230,7 @@ def probe_order(num_perm: int, seed: int) -> np.ndarray:
             swap = next(words) % (i + 1)
             row[i], row[swap] = row[swap], row[i]
         order[j] = row
+    order.setflags(write=False)  # cached and shared
     return order
 
 

@@ -29,8 +29,9 @@ import numpy as np
 SHINGLE_KINDS = ("char", "word")
 _MASK64 = (1 << 64) - 1
 _SPACE = 0x20
-CHUNK_CODE_POINTS = 1 << 18
+CHUNK_CODE_POINTS = 1 << 17
 """Code points hashed per vectorized step: bounds temporary memory (~60 bytes per code point)."""
+_MAX_CACHED_POWERS = 1 << 22
 
 
 def check_shingle(ngram: int, shingle: str) -> None:
@@ -61,14 +62,16 @@ def shingle_byte_strings(key_text: str, ngram: int, shingle: str) -> list[bytes]
         as_bytes = np.frombuffer(data, dtype=np.uint8)
         starts = np.flatnonzero((as_bytes & 0xC0) != 0x80).tolist()  # code point starts
         starts.append(len(data))
-        return [data[start:stop] for start, stop in zip(starts, starts[ngram:])]
+        return [data[start:stop] for start, stop in zip(starts, starts[ngram:], strict=False)]
     # word shingles: 0x20 never occurs inside a multi-byte UTF-8 sequence
     spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _SPACE).tolist()
     if len(spaces) + 1 < ngram:
         return [data]
     word_starts = [0, *(s + 1 for s in spaces)]
     word_ends = [*spaces, len(data)]
-    return [data[start:stop] for start, stop in zip(word_starts, word_ends[ngram - 1 :])]
+    return [
+        data[start:stop] for start, stop in zip(word_starts, word_ends[ngram - 1 :], strict=False)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,20 +108,25 @@ class HashConstants:
         self.word_tag = np.uint64(word_tag)
         self.gram_tag = np.uint64(gram_tag)
         self.offset = np.uint64(offset)
-        self._powers = np.ones(1, dtype=np.uint64)
-        self._inverse_powers = np.ones(1, dtype=np.uint64)
+        # (B^k, B^-k) tables, replaced as a whole tuple so threads can share them
+        self._tables = self._power_tables(1 << 12)
+
+    def _power_tables(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        powers = np.full(size, self.base, dtype=np.uint64)
+        powers[0] = 1
+        inverse_powers = np.full(size, self.inverse, dtype=np.uint64)
+        inverse_powers[0] = 1
+        return np.cumprod(powers, out=powers), np.cumprod(inverse_powers, out=inverse_powers)
 
     def powers(self, length: int) -> tuple[np.ndarray, np.ndarray]:
-        """(B^k, B^-k) for k in [0, length), uint64; tables grow on demand and are reused."""
-        if self._powers.size < length:
-            size = max(length, 2 * self._powers.size)
-            powers = np.full(size, self.base, dtype=np.uint64)
-            powers[0] = 1
-            inverse_powers = np.full(size, self.inverse, dtype=np.uint64)
-            inverse_powers[0] = 1
-            self._powers = np.cumprod(powers, out=powers)
-            self._inverse_powers = np.cumprod(inverse_powers, out=inverse_powers)
-        return self._powers[:length], self._inverse_powers[:length]
+        """(B^k, B^-k) for k in [0, length), uint64; cached up to `_MAX_CACHED_POWERS` entries."""
+        powers, inverse_powers = self._tables
+        if powers.size < length:
+            size = max(length, 2 * powers.size)
+            powers, inverse_powers = self._power_tables(size)
+            if size <= _MAX_CACHED_POWERS:
+                self._tables = (powers, inverse_powers)
+        return powers[:length], inverse_powers[:length]
 
 
 @lru_cache(maxsize=16)

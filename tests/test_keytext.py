@@ -22,8 +22,14 @@ def slimpajama_key_text(text: str) -> str:
     [
         ("Hello,  World!\n\tFoo", "hello world foo"),
         ("  leading and trailing \r\n", "leading and trailing"),
-        ("a-b_c(d)[e]{f}<g>h@i#j$k%l^m&n*o+p=q|r\\s/t:u;v\"w'x`y~z?.,!", "abcdefghijklmnopqrstuvwxyz"),
-        ("«Guillemets» — em dash … ellipsis ‘quotes’", "«guillemets» — em dash … ellipsis ‘quotes’"),
+        (
+            "a-b_c(d)[e]{f}<g>h@i#j$k%l^m&n*o+p=q|r\\s/t:u;v\"w'x`y~z?.,!",
+            "abcdefghijklmnopqrstuvwxyz",
+        ),
+        (
+            "«Guillemets» — em dash … ellipsis ‘quotes’",
+            "«guillemets» — em dash … ellipsis ‘quotes’",
+        ),
         ("no\u00a0break\u3000ideographic\u2028line", "no break ideographic line"),
         ("ÀÉÎ ÕÜ Straße ΣΊΣΥΦΟΣ", "àéî õü straße σίσυφος"),
         ("!!! ... ???", ""),
@@ -49,3 +55,11 @@ def test_key_text_matches_reference_code_on_varied_texts() -> None:
     for text in texts:
         assert key_text(text) == slimpajama_key_text(text)
     assert key_text(texts[2]) == "emoji 👍🏽 family 👨‍👩‍👧‍👦 flag 🇫🇷 done"
+
+
+def test_whitespace_and_punctuation_of_every_code_point() -> None:
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    pieces = [every[i : i + 5000] for i in range(0, len(every), 5000)]
+    spaced = [f"a{c}b{c}{c}!{c}c." for c in every if c.isspace() or not c.isprintable()][:400]
+    for text in pieces + spaced + [every]:
+        assert key_text(text) == slimpajama_key_text(text)
