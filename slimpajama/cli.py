@@ -20,6 +20,8 @@ from slimpajama.inputs import InputError
 from slimpajama.keep import KEEP_POLICIES
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+PRESETS = {"slimpajama": "slimpajama-627b"}
+"""--preset name -> recipe in pipelines/."""
 
 
 def configure_logging(verbose: bool) -> None:
@@ -62,6 +64,7 @@ def main() -> None:
 @click.option("--input", "input_", required=True, help="RedPajama-layout root (local or gs://).")
 @click.option("--output", required=True, help="Output root (SlimPajama release layout).")
 @click.option("--recipe", "--config", "recipe", help="Named recipe in pipelines/ or a JSON file; flags override it.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="slimpajama = the faithful SlimPajama-627B configuration (recipe slimpajama-627b).")
 @click.option("--scope", type=click.Choice(["global", "local"]), help="Dedup across all sources (global, default) or within each source.")
 @click.option("--threshold", type=float, help="Jaccard threshold the LSH bands are tuned for [0.8].")
 @click.option("--ngram", type=int, help="Shingle length in characters (or words) [13].")
@@ -71,6 +74,8 @@ def main() -> None:
 @click.option("--seed", type=int, help="MinHash seed [1].")
 @click.option("--bands", type=int, help="LSH bands (with --rows); default: optimal for --threshold.")
 @click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+@click.option("--verify", is_flag=True, default=None, help="Keep a candidate pair only if its exact Jaccard >= --threshold.")
+@click.option("--recall", type=float, help="With --verify: choose bands so P(candidate | J = threshold) >= this, e.g. 0.99.")
 @click.option("--min-chars", type=int, help="Drop documents whose key text is shorter [200].")
 @click.option("--keep", type=click.Choice(KEEP_POLICIES), help="Which cluster member is kept [first = smallest id].")
 @click.option("--source-priority", help="Comma-separated set names for --keep source-priority.")
@@ -80,8 +85,8 @@ def main() -> None:
 @click.option("--overwrite", is_flag=True, default=None, help="Replace a non-empty --output.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging, Beam included.")
 @click.pass_context
-def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, verbose: bool,
-          source_priority: str | None, **flags: Any) -> None:
+def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, preset: str | None,
+          verbose: bool, source_priority: str | None, **flags: Any) -> None:
     """Globally deduplicate a RedPajama-layout corpus into the SlimPajama release layout.
 
     Writes OUTPUT/train/chunk*/example_train_*.jsonl.zst, duplicates.parquet,
@@ -91,6 +96,9 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, verb
     from slimpajama.run import run_dedup  # imports Beam: keep --help fast
 
     try:
+        if preset and recipe:
+            raise ConfigError("--preset and --recipe exclude each other")
+        recipe = PRESETS[preset] if preset else recipe
         options: dict[str, Any] = load_recipe(recipe) if recipe else {}
         options.update({k: v for k, v in flags.items() if v is not None})
         if source_priority:

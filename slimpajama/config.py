@@ -37,6 +37,8 @@ class DedupConfig:
     seed: int = 1
     bands: int | None = None
     rows: int | None = None
+    verify: bool = False
+    recall: float | None = None
     min_chars: int = 200
     keep: str = "first"
     source_priority: tuple[str, ...] = DEFAULT_SOURCE_PRIORITY
@@ -67,16 +69,26 @@ class DedupConfig:
             problems.append("--bands and --rows go together")
         elif self.bands is not None and self.bands * self.rows > self.num_perm:
             problems.append(f"--bands x --rows = {self.bands * self.rows} > --num-perm {self.num_perm}")
+        if self.recall is not None:
+            if not self.verify:
+                problems.append("--recall needs --verify (more bands let in false positives)")
+            if not 0.0 < self.recall < 1.0:
+                problems.append("--recall must be in (0, 1)")
+            if self.bands is not None:
+                problems.append("--recall and --bands/--rows exclude each other")
         if problems:
             raise ConfigError("; ".join(problems))
 
     @functools.cached_property
     def band_rows(self) -> tuple[int, int]:
-        """(bands, rows): explicit, or datasketch's optimum for (threshold, num_perm)."""
+        """(bands, rows): explicit; or, with --recall, the fewest false positives at that recall
+        at the threshold; else datasketch's optimum for (threshold, num_perm)."""
+        from slimpajama.lsh import optimal_params, recall_params
+
         if self.bands is not None and self.rows is not None:
             return self.bands, self.rows
-        from slimpajama.lsh import optimal_params
-
+        if self.recall is not None:
+            return recall_params(self.threshold, self.num_perm, self.recall)
         return optimal_params(self.threshold, self.num_perm)
 
     def minhash_params(self):

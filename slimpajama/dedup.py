@@ -28,17 +28,37 @@ from apache_beam.metrics import Metrics
 
 from slimpajama.accounting import Counts, merge_counts, tally
 from slimpajama.config import DedupConfig
-from slimpajama.duplicates import Edge, Removed, bucket_edges, cluster_sizes, resolve_clusters
+from slimpajama.duplicates import (
+    NOT_VERIFIED,
+    Edge,
+    Removed,
+    bucket_edges,
+    cluster_sizes,
+    resolve_clusters,
+    unique_pair,
+)
 from slimpajama.inputs import InputFile, Issue, discover_inputs
 from slimpajama.keep import Member, keep_policy
+from slimpajama.keytext import key_text
 from slimpajama.release import release_relpath, write_release_file
-from slimpajama.scan import SET_NAME_LIST, SignedDoc, parse_staged_line, scan_file, split_doc_key
+from slimpajama.scan import (
+    SET_NAME_LIST,
+    SignedDoc,
+    doc_key,
+    parse_staged_line,
+    scan_file,
+    split_doc_key,
+)
+from slimpajama.verify import verify_star
 
 WORK = "_work"
 QUARANTINE_FILE = "quarantine/issues.jsonl"
 DUPLICATES_FILE = "duplicates.parquet"
+EDGES_FILE = "edges.parquet"
+SHORT_FILE = "short.parquet"
 COUNTS_FILE = f"{WORK}/counts.json"
 CLUSTERS_FILE = f"{WORK}/clusters.json"
+VERIFICATION_FILE = f"{WORK}/verification.json"
 STAGED_LEVEL = 1  # zstd level of the staged (temporary) files: speed over size
 
 
@@ -143,6 +163,101 @@ def _read_zstd_lines(path: str) -> Iterator[bytes]:
         yield from io.BufferedReader(reader)
 
 
+def involved_lines(edge: Edge) -> list[tuple[int, int]]:
+    """(file index, line) of both documents of an edge."""
+    return [split_doc_key(edge.anchor.doc_key), split_doc_key(edge.other.doc_key)]
+
+
+class ReadKeyTexts(beam.DoFn):
+    """Re-reads one staged file and yields (doc key, key text) for the requested lines only."""
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+
+    def setup(self) -> None:
+        self._timer = _Timed("verify_read")
+
+    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, str]]:
+        file_index, joined = item
+        wanted = set(joined["lines"])
+        if not wanted:
+            return
+        with self._timer:
+            for staged in _read_zstd_lines(staged_path(self._root, file_index)):
+                line, _, _, release_line = parse_staged_line(staged)
+                if line in wanted:
+                    yield doc_key(file_index, line), key_text(json.loads(release_line)["text"])
+
+
+def attach_partner_text(item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, tuple[Edge, str]]]:
+    """Join step 1: each edge whose `other` is this document gets that document's key text, and
+    is re-keyed by its anchor."""
+    _, joined = item
+    for text in joined["text"]:
+        for edge in joined["edges"]:
+            yield edge.anchor.doc_key, (edge, text)
+
+
+class VerifyStar(beam.DoFn):
+    """Join step 2: exact Jaccard of the anchor against each partner; verified edges out, and
+    one (candidates, rejected) count pair per anchor to the 'verification' output."""
+
+    def __init__(self, cfg: DedupConfig) -> None:
+        self._cfg = cfg
+
+    def setup(self) -> None:
+        self._timer = _Timed("verify")
+
+    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[Any]:
+        _, joined = item
+        partners = joined["partners"]
+        if not partners:
+            return
+        (anchor_text,) = joined["text"]
+        with self._timer:
+            verified, rejected = verify_star(
+                anchor_text, partners, self._cfg.threshold, self._cfg.ngram, self._cfg.shingle
+            )
+        yield from verified
+        yield beam.pvalue.TaggedOutput("verification", (len(partners), rejected))
+
+
+def verify_edges(
+    edges: beam.PCollection, files: beam.PCollection, cfg: DedupConfig, root: str
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """Candidate edges -> edges whose exact Jaccard ≥ threshold, and per-anchor counts. Key texts
+    travel only for documents that are in some candidate edge."""
+    texts = (
+        {
+            "file": files | "Key files for texts" >> beam.Map(lambda f: (f.index, f)),
+            "lines": edges | "Candidate lines" >> beam.FlatMap(involved_lines),
+        }
+        | "Join candidate lines" >> beam.CoGroupByKey()
+        | "Read candidate texts" >> beam.ParDo(ReadKeyTexts(root))
+    )
+    with_partner = (
+        {"edges": edges | "Key by partner" >> beam.Map(lambda e: (e.other.doc_key, e)), "text": texts}
+        | "Join partner text" >> beam.CoGroupByKey()
+        | "Re-key by anchor" >> beam.FlatMap(attach_partner_text)
+    )
+    verified = (
+        {"partners": with_partner, "text": texts}
+        | "Join anchor text" >> beam.CoGroupByKey()
+        | "Verify exact Jaccard" >> beam.ParDo(VerifyStar(cfg)).with_outputs(
+            "verification", main="edges"
+        )
+    )
+    return verified.edges, verified.verification
+
+
+def write_verification(counts: list[tuple[int, int]], root: str) -> None:
+    """Totals of candidate edges, verified and rejected ones."""
+    candidates = sum(c for c, _ in counts)
+    rejected = sum(r for _, r in counts)
+    totals = {"candidates": candidates, "verified": candidates - rejected, "rejected": rejected}
+    _write_text(FileSystems.join(root, VERIFICATION_FILE), json.dumps(totals, sort_keys=True))
+
+
 class MergeCounts(beam.CombineFn):
     """Sums per-source Counts dicts (associative, order-free)."""
 
@@ -184,25 +299,58 @@ def write_quarantine(root: str, issues: list[Issue]) -> None:
     _write_text(FileSystems.join(root, QUARANTINE_FILE), "".join(lines))
 
 
+def _jaccard_column(values: list[float]) -> pa.Array:
+    return pa.array([None if v == NOT_VERIFIED else v for v in values], pa.float64())
+
+
+def _write_parquet(root: str, name: str, columns: dict[str, pa.Array]) -> None:
+    with FileSystems.create(FileSystems.join(root, name)) as fh:
+        pq.write_table(pa.table(columns), fh, compression="zstd")
+
+
 def write_duplicates(removed: list[Removed], root: str, files: list[InputFile]) -> None:
     """duplicates.parquet: one row per removed document, sorted by document key; and the cluster
     size histogram for the report."""
     relpaths = {f.index: f.relpath for f in files}
     rows = sorted(removed)
-    table = pa.table(
-        {
-            "id": pa.array([doc_id(relpaths, r.doc_key) for r in rows], pa.string()),
-            "source": pa.array([r.set_name for r in rows], pa.string()),
-            "cluster_id": pa.array([doc_id(relpaths, r.cluster_key) for r in rows], pa.string()),
-            "kept_id": pa.array([doc_id(relpaths, r.kept_key) for r in rows], pa.string()),
-            "band": pa.array([r.band for r in rows], pa.int32()),
-            "bytes": pa.array([r.nbytes for r in rows], pa.int64()),
-        }
-    )
-    with FileSystems.create(FileSystems.join(root, DUPLICATES_FILE)) as fh:
-        pq.write_table(table, fh, compression="zstd")
+
+    def ids(keys: list[int]) -> pa.Array:
+        return pa.array([doc_id(relpaths, k) for k in keys], pa.string())
+
+    _write_parquet(root, DUPLICATES_FILE, {
+        "id": ids([r.doc_key for r in rows]),
+        "source": pa.array([r.set_name for r in rows], pa.string()),
+        "cluster_id": ids([r.cluster_key for r in rows]),
+        "kept_id": ids([r.kept_key for r in rows]),
+        "band": pa.array([r.band for r in rows], pa.int32()),
+        "matched_id": ids([r.matched_key for r in rows]),
+        "jaccard": _jaccard_column([r.jaccard for r in rows]),
+        "bytes": pa.array([r.nbytes for r in rows], pa.int64()),
+    })
     clusters = {"cluster_sizes": cluster_sizes(rows), "clusters": len({r.cluster_key for r in rows})}
     _write_text(FileSystems.join(root, CLUSTERS_FILE), json.dumps(clusters, sort_keys=True))
+
+
+def write_edges(edges: list[Edge], root: str, files: list[InputFile]) -> None:
+    """edges.parquet: every edge that joined two documents (after verification), sorted."""
+    relpaths = {f.index: f.relpath for f in files}
+    rows = sorted((e.anchor.doc_key, e.other.doc_key, e.band, e.jaccard) for e in edges)
+    _write_parquet(root, EDGES_FILE, {
+        "a_id": pa.array([doc_id(relpaths, r[0]) for r in rows], pa.string()),
+        "b_id": pa.array([doc_id(relpaths, r[1]) for r in rows], pa.string()),
+        "band": pa.array([r[2] for r in rows], pa.int32()),
+        "jaccard": _jaccard_column([r[3] for r in rows]),
+    })
+
+
+def write_short(short: list[tuple[int, int]], root: str, files: list[InputFile]) -> None:
+    """short.parquet: id and key-text length of every document dropped as short, sorted."""
+    relpaths = {f.index: f.relpath for f in files}
+    rows = sorted(short)
+    _write_parquet(root, SHORT_FILE, {
+        "id": pa.array([doc_id(relpaths, k) for k, _ in rows], pa.string()),
+        "key_chars": pa.array([n for _, n in rows], pa.int64()),
+    })
 
 
 def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
@@ -214,18 +362,27 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
         | "Spread files" >> beam.Reshuffle()
     )
     scanned = files | "Read, normalize, sign" >> beam.ParDo(ScanFile(cfg, root)).with_outputs(
-        "issue", "counts", main="signed"
+        "issue", "counts", "short", main="signed"
     )
     policy = keep_policy(cfg.keep, cfg.source_priority)
-    removed = (
+    edges = (
         scanned.signed
         | "Band keys" >> beam.FlatMap(band_members, local=cfg.scope == "local")
         | "Group by band key" >> beam.GroupByKey()
         | "Candidate edges" >> beam.FlatMap(edges_of_bucket)
-        | "All edges to one key" >> beam.Map(lambda e: (0, e))
-        | "Gather edges" >> beam.GroupByKey()
-        | "Clusters and keepers" >> beam.FlatMap(lambda kv: resolve_clusters(kv[1], policy))
+        | "Key by pair" >> beam.Map(lambda e: ((e.anchor.doc_key, e.other.doc_key), e))
+        | "One edge per pair" >> beam.CombinePerKey(unique_pair)
+        | "Drop pair keys" >> beam.Values()
     )
+    if cfg.verify:
+        edges, verification = verify_edges(edges, files, cfg, root)
+        _ = (
+            verification
+            | "Gather verification counts" >> beam.combiners.ToList()
+            | "Write verification" >> beam.Map(write_verification, root)
+        )
+    gathered_edges = edges | "Gather edges" >> beam.combiners.ToList()
+    removed = gathered_edges | "Clusters and keepers" >> beam.FlatMap(resolve_clusters, policy)
     written = (
         {
             "file": files | "Key files" >> beam.Map(lambda f: (f.index, f)),
@@ -247,8 +404,15 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
         | "Gather issues" >> beam.combiners.ToList()
         | "Write quarantine" >> beam.Map(lambda issues: write_quarantine(root, issues))
     )
+    all_files = beam.pvalue.AsList(files)
     _ = (
         removed
         | "Gather removed" >> beam.combiners.ToList()
-        | "Write duplicates" >> beam.Map(write_duplicates, root, beam.pvalue.AsList(files))
+        | "Write duplicates" >> beam.Map(write_duplicates, root, all_files)
+    )
+    _ = gathered_edges | "Write edges" >> beam.Map(write_edges, root, all_files)
+    _ = (
+        scanned.short
+        | "Gather short" >> beam.combiners.ToList()
+        | "Write short" >> beam.Map(write_short, root, all_files)
     )

@@ -14,18 +14,23 @@ from typing import NamedTuple
 from slimpajama.cluster import components, connected_components
 from slimpajama.keep import Member, choose_keeper
 
+NOT_VERIFIED = -1.0
+
 
 class Edge(NamedTuple):
-    """A candidate duplicate pair found in band `band`; `anchor.doc_key < other.doc_key`."""
+    """A candidate duplicate pair found in band `band`; `anchor.doc_key < other.doc_key`;
+    `jaccard` is the verified exact similarity, or NOT_VERIFIED."""
 
     anchor: Member
     other: Member
     band: int
+    jaccard: float = NOT_VERIFIED
 
 
 class Removed(NamedTuple):
     """A removed document and why: its cluster (smallest member key), the kept member, and the
-    smallest band index among the edges that touch it."""
+    edge that first matched it (smallest band, then smallest partner key): its band, partner and
+    verified Jaccard (NOT_VERIFIED without --verify)."""
 
     doc_key: int
     set_name: str
@@ -33,6 +38,8 @@ class Removed(NamedTuple):
     cluster_key: int
     kept_key: int
     band: int
+    matched_key: int
+    jaccard: float
 
 
 def bucket_edges(band: int, members: Iterable[Member]) -> list[Edge]:
@@ -41,21 +48,28 @@ def bucket_edges(band: int, members: Iterable[Member]) -> list[Edge]:
     return [Edge(ordered[0], other, band) for other in ordered[1:]]
 
 
+def unique_pair(edges: Iterable[Edge]) -> Edge:
+    """The one edge kept for a document pair found in several bands: the smallest band."""
+    return min(edges, key=lambda e: e.band)
+
+
 def resolve_clusters(edges: Iterable[Edge], policy: Callable[[Member], tuple]) -> list[Removed]:
     """Every non-kept member of every cluster, sorted by document key."""
     edge_list = list(edges)
     info: dict[int, Member] = {}
-    first_band: dict[int, int] = {}
+    first_match: dict[int, tuple[int, int, float]] = {}  # doc -> (band, partner, jaccard)
     for edge in edge_list:
-        for member in (edge.anchor, edge.other):
+        for member, partner in ((edge.anchor, edge.other), (edge.other, edge.anchor)):
             info[member.doc_key] = member
-            first_band[member.doc_key] = min(first_band.get(member.doc_key, edge.band), edge.band)
+            match = (edge.band, partner.doc_key, edge.jaccard)
+            if member.doc_key not in first_match or match < first_match[member.doc_key]:
+                first_match[member.doc_key] = match
     roots = connected_components((e.anchor.doc_key, e.other.doc_key) for e in edge_list)
     removed = []
     for root, keys in components(roots).items():
         kept = choose_keeper([info[k] for k in keys], policy)
         removed.extend(
-            Removed(k, info[k].set_name, info[k].nbytes, root, kept.doc_key, first_band[k])
+            Removed(k, info[k].set_name, info[k].nbytes, root, kept.doc_key, *first_match[k])
             for k in keys
             if k != kept.doc_key
         )

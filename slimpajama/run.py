@@ -8,6 +8,7 @@ half-written `<output>`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import re
@@ -23,7 +24,14 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from slimpajama import __version__
 from slimpajama.accounting import accounting_errors, source_table
 from slimpajama.config import ConfigError, DedupConfig
-from slimpajama.dedup import CLUSTERS_FILE, COUNTS_FILE, QUARANTINE_FILE, WORK, build_dedup_pipeline
+from slimpajama.dedup import (
+    CLUSTERS_FILE,
+    COUNTS_FILE,
+    QUARANTINE_FILE,
+    VERIFICATION_FILE,
+    WORK,
+    build_dedup_pipeline,
+)
 from slimpajama.inputs import InputError, discover_inputs, unrecognized_files
 from slimpajama.lsh import candidate_probability
 
@@ -34,11 +42,24 @@ EXAMPLE_ISSUES = 50
 
 
 def pipeline_options(beam_args: list[str]) -> PipelineOptions:
-    """Beam options from pass-through arguments, with the offline in-process runner by default."""
+    """Beam options from pass-through arguments, with the offline in-process runner by default.
+    An argument Beam does not know is an error, not silently dropped (a typo must not change a run)."""
     args = list(beam_args)
     if not any(a == "--runner" or a.startswith("--runner=") for a in args):
         args.append(f"--runner={DEFAULT_RUNNER}")
-    return PipelineOptions(args)
+    options = PipelineOptions(args)
+    beam_logger = logging.getLogger("apache_beam.options.pipeline_options")
+    level = beam_logger.level
+    beam_logger.setLevel(logging.ERROR)  # we report unknown options ourselves, once
+    try:
+        known = set(options.get_all_options())
+    finally:
+        beam_logger.setLevel(level)
+    unknown = set(options.get_all_options(retain_unknown_options=True)) - known
+    if unknown:
+        names = ", ".join(f"--{name}" for name in sorted(unknown))
+        raise ConfigError(f"unknown option {names} (neither a slimpajama nor an Apache Beam option)")
+    return options
 
 
 def is_local(path: str) -> bool:
@@ -131,6 +152,8 @@ def build_report(cfg: DedupConfig, root: str, run: dict[str, Any]) -> dict[str, 
         "lsh": {
             "bands": bands,
             "rows": rows,
+            "chosen_by": "explicit" if cfg.bands else "recall" if cfg.recall else "optimal",
+            "recall_at_threshold": round(float(candidate_probability(cfg.threshold, bands, rows)), 6),
             "candidate_probability": {
                 f"{j:.2f}": round(float(candidate_probability(j, bands, rows)), 4)
                 for j in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
@@ -139,6 +162,9 @@ def build_report(cfg: DedupConfig, root: str, run: dict[str, Any]) -> dict[str, 
         "sources": source_table(counts),
         "accounting": {"ok": not errors, "errors": errors},
         "clusters": _read_json(FileSystems.join(root, CLUSTERS_FILE)),
+        "verification": (
+            _read_json(FileSystems.join(root, VERIFICATION_FILE)) if cfg.verify else None
+        ),
         "issues": issue_summary(root),
         "unrecognized_files": unrecognized_files(cfg.input) if is_local(cfg.input) else [],
         "run": run,

@@ -5,6 +5,7 @@
 - ("staged", bytes): `b"<line>\\t" + release line` for every long document (the text is written once,
   next to the worker, and never goes through a shuffle);
 - ("signed", SignedDoc): the document's key, source, size and LSH band keys;
+- ("short", (doc_key, key chars)): a document dropped by the short filter;
 - ("counts", Counts): per-source input/short/quarantined counts for the whole file, last.
 """
 
@@ -86,6 +87,7 @@ def scan_file(f: InputFile, cfg: DedupConfig) -> Iterator[tuple[str, object]]:
         key = key_text(text)
         if len(key) < cfg.min_chars:
             tally(counts, event.set_name, "short", nbytes, is_input=True)
+            yield "short", (doc_key(f.index, event.line), len(key))
             continue
         tally(counts, event.set_name, None, nbytes, is_input=True)
         batch.append((event.line, SET_INDEX[event.set_name], nbytes, key,

@@ -10,7 +10,7 @@ from slimpajama.run import launch, pipeline_options  # noqa: E402
 
 STAGES = [
     "Discover files", "Read, normalize, sign", "Band keys", "Group by band key", "Candidate edges",
-    "Gather edges", "Clusters and keepers", "Join removed lines", "Write kept", "Merge counts",
+    "Gather edges", "Clusters and keepers", "Write edges", "Write short", "Join removed lines", "Write kept", "Merge counts",
     "Write counts", "Write quarantine", "Write duplicates",
 ]
 

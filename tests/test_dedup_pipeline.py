@@ -155,6 +155,8 @@ def test_strict_exits_1_after_writing_the_report(tmp_path):
         (lambda t: ["--input", str(FIXTURES), "--output", str(t), "--scope", "local"], "is not empty"),
         (lambda t: ["--input", str(FIXTURES), "--output", str(t / "o"), "--bands", "20", "--rows", "13"], "> --num-perm 128"),
         (lambda t: ["--input", str(FIXTURES), "--output", str(t / "o"), "--recipe", "nope"], "unknown recipe 'nope'"),
+        (lambda t: ["--input", str(FIXTURES), "--output", str(t / "o"), "--veriffy"], "unknown option --veriffy"),
+        (lambda t: ["--input", str(FIXTURES), "--output", str(t / "o"), "--preset", "slimpajama", "--recipe", "local"], "exclude each other"),
     ],
 )
 def test_user_errors_are_one_line_with_status_2(tmp_path, make_args, message):

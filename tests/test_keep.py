@@ -1,6 +1,13 @@
 import pytest
 
-from slimpajama.duplicates import Edge, Removed, bucket_edges, cluster_sizes, resolve_clusters
+from slimpajama.duplicates import (
+    Edge,
+    Removed,
+    bucket_edges,
+    cluster_sizes,
+    resolve_clusters,
+    unique_pair,
+)
 from slimpajama.keep import Member, choose_keeper, keep_policy
 
 A = Member(10, 500, "RedPajamaCommonCrawl")
@@ -23,6 +30,10 @@ def test_unknown_policy_or_set_name_is_refused():
         keep_policy("source-priority", ["Wikipedia"])
 
 
+def test_unique_pair_keeps_the_smallest_band():
+    assert unique_pair([Edge(A, B, 4, 0.9), Edge(A, B, 2, 0.9), Edge(A, B, 7, 0.9)]) == Edge(A, B, 2, 0.9)
+
+
 def test_bucket_edges_are_a_star_from_the_smallest_key():
     assert bucket_edges(3, [C, A, B, A]) == [Edge(A, B, 3), Edge(A, C, 3)]
     assert bucket_edges(0, [B]) == []
@@ -32,9 +43,9 @@ def test_resolve_clusters_removes_all_but_the_keeper():
     d = Member(40, 10, "RedPajamaC4")
     edges = [Edge(B, C, 5), Edge(A, B, 2), Edge(C, d, 7), Edge(B, C, 1)]
     assert resolve_clusters(edges, keep_policy("first")) == [
-        Removed(20, "RedPajamaWikipedia", 900, 10, 10, 1),
-        Removed(30, "RedPajamaC4", 900, 10, 10, 1),
-        Removed(40, "RedPajamaC4", 10, 10, 10, 7),
+        Removed(20, "RedPajamaWikipedia", 900, 10, 10, 1, 30, -1.0),
+        Removed(30, "RedPajamaC4", 900, 10, 10, 1, 20, -1.0),
+        Removed(40, "RedPajamaC4", 10, 10, 10, 7, 30, -1.0),
     ]
     removed = resolve_clusters(reversed(edges), keep_policy("longest"))
     assert [r.doc_key for r in removed] == [10, 30, 40]
