@@ -120,6 +120,21 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
         fail(f"--strict: {report['issues']['by_kind']['quarantined']} records quarantined", status=1)
 
 
+@main.command()
+@click.argument("output")
+@click.argument("doc_id")
+def explain(output: str, doc_id: str) -> None:
+    """Why DOC_ID (relpath:line) was removed, kept, dropped as short or quarantined in OUTPUT."""
+    from slimpajama.explain import UnknownDocument
+    from slimpajama.explain import explain as explain_document
+
+    try:
+        for line in explain_document(output, doc_id):
+            click.echo(line)
+    except (UnknownDocument, FileNotFoundError, OSError) as error:
+        fail(str(error))
+
+
 def _register_commands() -> None:
     """Commands that live next to their pipelines."""
     from slimpajama.tokenize_cli import tokenize_command, train_smoke_command
