@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -164,3 +165,21 @@ def test_user_errors_are_one_line_with_status_2(tmp_path, make_args, message):
     status, output = dedup(*make_args(tmp_path))
     assert status == 2
     assert output.count("\n") == 1 and message in output and "Traceback" not in output
+
+
+def test_a_single_50_mb_line_is_a_document_like_any_other(tmp_path):
+    words = [f"word{i}" for i in range(20000)]
+    rng = random.Random(0)
+    big = " ".join(rng.choice(words) for _ in range(5_500_000))[:50_000_000]
+    source = tmp_path / "rp" / "c4" / "c4-train.00000-of-01024.jsonl"
+    source.parent.mkdir(parents=True)
+    with source.open("w") as fh:
+        for text in ("a normal document " * 20, big, big):
+            fh.write(json.dumps({"text": text, "meta": {}}) + "\n")
+    assert source.stat().st_size > 100_000_000
+    status, output = dedup("--input", str(tmp_path / "rp"), "--output", str(tmp_path / "sp"))
+    assert status == 0, output
+    rows = pq.read_table(tmp_path / "sp" / "duplicates.parquet").to_pylist()
+    assert [(r["id"], r["kept_id"], r["bytes"]) for r in rows] == [
+        ("c4/c4-train.00000-of-01024.jsonl:3", "c4/c4-train.00000-of-01024.jsonl:2", 50_000_000)
+    ]
