@@ -18,7 +18,8 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/slimpajama dedup --input fixtures/rp --output demo-out/sp --overwrite
-	$(VENV)/bin/slimpajama tokenize --input demo-out/sp --output demo-out/tok --overwrite
+	$(VENV)/bin/slimpajama mix --input demo-out/sp --mixture slimpajama-627b --output demo-out/mix --overwrite
+	$(VENV)/bin/slimpajama tokenize --input demo-out/mix --output demo-out/tok --overwrite
 	$(VENV)/bin/slimpajama train-smoke demo-out/tok --steps 50
 
 bench: $(STAMP)

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from slimpajama import __version__
+from slimpajama.beam_options import BeamOptionError
 from slimpajama.config import ConfigError, DedupConfig, load_recipe
 from slimpajama.inputs import InputError
 from slimpajama.keep import KEEP_POLICIES
@@ -81,12 +82,15 @@ def main() -> None:
 @click.option("--source-priority", help="Comma-separated set names for --keep source-priority.")
 @click.option("--chunks", type=int, help="Number of train/chunkN folders [10].")
 @click.option("--max-line-bytes", type=int, help="Quarantine longer lines [268435456].")
+@click.option("--mixture", help="Then mix: a mixture name in pipelines/mixtures/ or a JSON file; dedup output goes to OUTPUT-dedup, the mixed release to OUTPUT.")
+@click.option("--holdout", type=float, default=None, help="With --mixture: held-out fraction split into validation/test [0.0017].")
 @click.option("--strict", is_flag=True, default=None, help="Exit 1 if any record was quarantined (after writing the report).")
 @click.option("--overwrite", is_flag=True, default=None, help="Replace a non-empty --output.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging, Beam included.")
 @click.pass_context
 def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, preset: str | None,
-          verbose: bool, source_priority: str | None, **flags: Any) -> None:
+          verbose: bool, source_priority: str | None, mixture: str | None, holdout: float | None,
+          **flags: Any) -> None:
     """Globally deduplicate a RedPajama-layout corpus into the SlimPajama release layout.
 
     Writes OUTPUT/train/chunk*/example_train_*.jsonl.zst, duplicates.parquet,
@@ -105,19 +109,40 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
             options["source_priority"] = tuple(s.strip() for s in source_priority.split(","))
         if "source_priority" in options:
             options["source_priority"] = tuple(options["source_priority"])
-        cfg = DedupConfig(input=input_, output=output, recipe=recipe, **options)
+        mixture = mixture or options.pop("mixture", None)
+        dedup_output = f"{output.rstrip('/')}-dedup" if mixture else output
+        cfg = DedupConfig(input=input_, output=dedup_output, recipe=recipe, **options)
         report = run_dedup(cfg, list(ctx.args))
-    except (ConfigError, InputError) as error:
+    except (ConfigError, InputError, BeamOptionError) as error:
         fail(str(error))
     if report is None:
         click.echo("dry run: the pipeline was translated, nothing was executed")
         return
     print_summary(report)
-    click.echo(f"wrote {output}")
+    click.echo(f"wrote {dedup_output}")
     if not report["accounting"]["ok"]:
         fail("accounting check failed: " + "; ".join(report["accounting"]["errors"]), status=3)
     if cfg.strict and report["issues"]["by_kind"].get("quarantined", 0):
         fail(f"--strict: {report['issues']['by_kind']['quarantined']} records quarantined", status=1)
+    if mixture:
+        mix_after_dedup(dedup_output, output, mixture, holdout, bool(cfg.overwrite), list(ctx.args))
+
+
+def mix_after_dedup(dedup_output: str, output: str, mixture: str, holdout: float | None,
+                    overwrite: bool, beam_args: list[str]) -> None:
+    """`dedup --mixture`: the mix stage on the fresh dedup output, with default mix options."""
+    from slimpajama.mix_cli import print_mix_table
+    from slimpajama.mix_pipeline import MixConfig, run_mix
+    from slimpajama.mixture import load_mixture
+    from slimpajama.split import HOLDOUT_FRACTION
+
+    try:
+        config = MixConfig(load_mixture(mixture), holdout=HOLDOUT_FRACTION if holdout is None else holdout)
+        report = run_mix(dedup_output, output, config, overwrite=overwrite, beam_args=beam_args)
+    except (ValueError, FileExistsError) as error:
+        fail(str(error))
+    print_mix_table(report)
+    click.echo(f"wrote {output}")
 
 
 @main.command()
@@ -137,8 +162,10 @@ def explain(output: str, doc_id: str) -> None:
 
 def _register_commands() -> None:
     """Commands that live next to their pipelines."""
+    from slimpajama.mix_cli import mix_command
     from slimpajama.tokenize_cli import tokenize_command, train_smoke_command
 
+    main.add_command(mix_command)
     main.add_command(tokenize_command)
     main.add_command(train_smoke_command)
 

@@ -120,8 +120,10 @@ def load_recipe(name_or_path: str) -> dict[str, Any]:
         raise ConfigError(f"unknown recipe {name_or_path!r}; known: {', '.join(known)}")
     with open(path, encoding="utf-8") as fh:
         recipe = json.load(fh)
-    options = recipe.get("dedup", recipe)
-    unknown = set(options) - {f.name for f in dataclasses.fields(DedupConfig)}
+    options = dict(recipe.get("dedup", recipe))
+    if "mixture" in recipe:
+        options["mixture"] = recipe["mixture"]  # the mix stage after dedup (`dedup --mixture`)
+    unknown = set(options) - {f.name for f in dataclasses.fields(DedupConfig)} - {"mixture"}
     if unknown:
         raise ConfigError(f"recipe {path}: unknown options {sorted(unknown)}")
     return options

@@ -8,7 +8,6 @@ half-written `<output>`.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import platform
 import re
@@ -19,10 +18,11 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from slimpajama import __version__
 from slimpajama.accounting import accounting_errors, source_table
+from slimpajama.beam_options import is_dry_run, pipeline_options
 from slimpajama.config import ConfigError, DedupConfig
 from slimpajama.dedup import (
     CLUSTERS_FILE,
@@ -35,31 +35,8 @@ from slimpajama.dedup import (
 from slimpajama.inputs import InputError, discover_inputs, unrecognized_files
 from slimpajama.lsh import candidate_probability
 
-DEFAULT_RUNNER = "FnApiRunner"
-"""In-process runner that works offline (plain DirectRunner first tries to download Prism)."""
 VERSIONED_PACKAGES = ("apache-beam", "numpy", "datasketch", "ftfy", "xxhash", "zstandard", "pyarrow")
 EXAMPLE_ISSUES = 50
-
-
-def pipeline_options(beam_args: list[str]) -> PipelineOptions:
-    """Beam options from pass-through arguments, with the offline in-process runner by default.
-    An argument Beam does not know is an error, not silently dropped (a typo must not change a run)."""
-    args = list(beam_args)
-    if not any(a == "--runner" or a.startswith("--runner=") for a in args):
-        args.append(f"--runner={DEFAULT_RUNNER}")
-    options = PipelineOptions(args)
-    beam_logger = logging.getLogger("apache_beam.options.pipeline_options")
-    level = beam_logger.level
-    beam_logger.setLevel(logging.ERROR)  # we report unknown options ourselves, once
-    try:
-        known = set(options.get_all_options())
-    finally:
-        beam_logger.setLevel(level)
-    unknown = set(options.get_all_options(retain_unknown_options=True)) - known
-    if unknown:
-        names = ", ".join(f"--{name}" for name in sorted(unknown))
-        raise ConfigError(f"unknown option {names} (neither a slimpajama nor an Apache Beam option)")
-    return options
 
 
 def is_local(path: str) -> bool:
@@ -185,11 +162,6 @@ def _replace_output(partial: str, output: str) -> None:
     sources = [m.path for m in FileSystems.match([FileSystems.join(partial, "**")])[0].metadata_list]
     FileSystems.rename(sources, [output.rstrip("/") + s[len(partial.rstrip("/")):] for s in sources])
     FileSystems.delete([partial])
-
-
-def is_dry_run(options: PipelineOptions) -> bool:
-    """True for `--dry_run=True`: Dataflow translates the job without submitting it."""
-    return str(options.view_as(TestOptions).dry_run).lower() in ("true", "1")
 
 
 def launch(cfg: DedupConfig, options: PipelineOptions) -> beam.runners.runner.PipelineResult:

@@ -27,9 +27,10 @@ from typing import Any
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from slimpajama import __version__
+from slimpajama.beam_options import pipeline_options
 from slimpajama.release import SPLITS, list_release_files, read_release_file
 from slimpajama.shards import (
     HDF5_SEQUENCES_PER_FILE,
@@ -323,13 +324,13 @@ def build_tokenize_pipeline(
     input_root: str,
     work_root: str,
     options: TokenizeOptions,
-    pipeline_options: PipelineOptions | None = None,
+    beam_options: PipelineOptions | None = None,
 ) -> beam.Pipeline:
     """The Beam pipeline writing shards + manifest.json into `work_root` (which must exist)."""
     files = input_files(input_root, options.splits)
     if not files:
         raise ValueError(f"no release files under {input_root} for splits {list(options.splits)}")
-    pipeline = beam.Pipeline(options=pipeline_options or default_pipeline_options())
+    pipeline = beam.Pipeline(options=beam_options or pipeline_options())
     parts = (
         pipeline
         | "InputFiles" >> beam.Create(files)
@@ -360,16 +361,6 @@ def _write_manifest(
         handle.write(manifest_bytes(build_manifest(parts, shards, options)))
 
 
-def default_pipeline_options(beam_args: Sequence[str] = ()) -> PipelineOptions:
-    """PipelineOptions from command-line style args; runner FnApiRunner unless one is named
-    (the default DirectRunner would first try to download Prism)."""
-    pipeline_options = PipelineOptions(list(beam_args))
-    standard = pipeline_options.view_as(StandardOptions)
-    if standard.runner is None:
-        standard.runner = "FnApiRunner"
-    return pipeline_options
-
-
 def run_tokenize(
     input_root: str,
     output_dir: str,
@@ -389,7 +380,7 @@ def run_tokenize(
     os.makedirs(work_root)
     try:
         pipeline = build_tokenize_pipeline(
-            input_root, work_root, options, default_pipeline_options(beam_args)
+            input_root, work_root, options, pipeline_options(beam_args)
         )
         pipeline.run().wait_until_finish()
         shutil.rmtree(os.path.join(work_root, PARTS_DIR))

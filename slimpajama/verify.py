@@ -27,5 +27,5 @@ def verify_star(
     for (edge, _), other in zip(partners, others, strict=True):
         similarity = jaccard(anchor, other)
         if similarity >= threshold:
-            verified.append(edge._replace(jaccard=round(similarity, 6)))
+            verified.append(edge._replace(jaccard=similarity))
     return verified, len(partners) - len(verified)
