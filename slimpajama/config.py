@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from slimpajama.keep import DEFAULT_SOURCE_PRIORITY, KEEP_POLICIES
+from slimpajama.paths import pipelines_dir
 
-PIPELINES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipelines")
+PIPELINES_DIR = str(pipelines_dir())
 SCOPES = ("global", "local")
 
 

@@ -30,12 +30,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import xxhash
 
+from slimpajama.paths import pipelines_dir
 from slimpajama.sources import SET_NAMES
 
 BUCKET_BITS = 16
 N_BUCKETS = 1 << BUCKET_BITS
 MAX_SEED = (1 << 64) - 1
-MIXTURE_DIR = Path(__file__).resolve().parent.parent / "pipelines" / "mixtures"
+MIXTURE_DIR = pipelines_dir() / "mixtures"
 """Bundled mixtures, addressable by file stem (`slimpajama-627b`, `redpajama-1t`, `natural`)."""
 _MIXTURE_KEYS = {"name", "description", "shares"}
 

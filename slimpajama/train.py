@@ -23,12 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from slimpajama.paths import pipelines_dir
 from slimpajama.shards import read_megatron_shard
 
 STATE_VERSION = 1
-BTLM_SCHEDULE_PATH = os.path.normpath(
-    os.path.join(os.path.dirname(__file__), os.pardir, "pipelines", "btlm-3b-8k.json")
-)
+BTLM_SCHEDULE_PATH = str(pipelines_dir() / "btlm-3b-8k.json")
 """The BTLM-3B-8K phases + model config, kept as data in the repository's `pipelines/`."""
 _STATE_KEYS = ("manifest_sha256", "split", "seq_len", "global_batch", "token_range", "seed")
 
