@@ -1,0 +1,78 @@
+"""scan_file without Beam: exact events, counts, staged lines and band keys for one file."""
+
+import json
+
+from slimpajama.config import DedupConfig
+from slimpajama.inputs import InputFile, Issue
+from slimpajama.keytext import key_text
+from slimpajama.lsh import band_keys
+from slimpajama.minhash import MinHashParams, signatures
+from slimpajama.release import encode_record
+from slimpajama.scan import (
+    SET_INDEX,
+    doc_key,
+    parse_staged_line,
+    scan_file,
+    split_doc_key,
+    staged_line,
+)
+
+LONG = "The quick brown fox jumps over the lazy dog near the riverbank. " * 5
+OTHER = "Completely different words describe a sunny afternoon in the mountains. " * 5
+
+
+def test_scan_events_in_input_order(tmp_path):
+    path = tmp_path / "c4" / "part.jsonl"
+    path.parent.mkdir()
+    lines = [
+        json.dumps({"text": LONG, "meta": {"url": "a"}}),
+        "not json",
+        json.dumps({"text": "too short"}),
+        json.dumps({"text": "caf\u0065\u0301 " + OTHER, "meta": {"redpajama_set_name": "RedPajamaWikipedia"}}),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    f = InputFile(index=3, path=str(path), relpath="c4/part.jsonl", folder="c4")
+    cfg = DedupConfig(input=str(tmp_path), output=str(tmp_path / "out"), batch_docs=1)
+    events = list(scan_file(f, cfg))
+    assert [tag for tag, _ in events] == [
+        "staged", "signed", "issue", "issue", "short", "staged", "signed", "counts",
+    ]
+    assert events[2][1] == Issue("c4/part.jsonl", 2, "quarantined",
+                                 "invalid JSON: Expecting value at column 1", b"not json", 8)
+    assert events[3][1] == Issue("c4/part.jsonl", 3, "warning", "missing meta")
+    assert events[4][1] == (doc_key(3, 3), len(key_text("too short")))
+    fixed = "caf\u00e9 " + OTHER  # ftfy NFC
+    line, set_index, nbytes, release = parse_staged_line(events[5][1])
+    assert (line, set_index, nbytes) == (4, SET_INDEX["RedPajamaWikipedia"], len(fixed.encode()))
+    assert release == encode_record(fixed, "RedPajamaWikipedia", {})
+    signed = events[6][1]
+    expected_bands = band_keys(signatures([key_text(fixed)], MinHashParams()), 9, 13)[0].tolist()
+    assert signed == (doc_key(3, 4), SET_INDEX["RedPajamaWikipedia"], nbytes, tuple(expected_bands))
+    assert split_doc_key(signed.doc_key) == (3, 4)
+    counts = events[-1][1]
+    assert counts["RedPajamaC4"]["docs_in"] == 3 and counts["RedPajamaC4"]["short"] == 1
+    assert counts["RedPajamaC4"]["quarantined"] == 1 and counts["RedPajamaC4"]["quarantined_bytes"] == 8
+    assert counts["RedPajamaWikipedia"] == {**dict.fromkeys(counts["RedPajamaWikipedia"], 0),
+                                            "docs_in": 1, "bytes_in": nbytes}
+
+
+def test_batch_size_does_not_change_events(tmp_path):
+    path = tmp_path / "book" / "b.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps({"text": f"{i} {LONG}"}) + "\n" for i in range(7)))
+    f = InputFile(index=0, path=str(path), relpath="book/b.jsonl", folder="book")
+    def by_tag(batch_docs):
+        """Each tag's events in order (issues are emitted at once, documents per batch)."""
+        grouped = {}
+        for tag, value in scan_file(f, DedupConfig(input="i", output="o", batch_docs=batch_docs)):
+            grouped.setdefault(tag, []).append(value)
+        return grouped
+
+    runs = [by_tag(n) for n in (1, 3, 512)]
+    assert len(runs[0]["signed"]) == 7 and len(runs[0]["issue"]) == 7  # 7 "missing meta" warnings
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_staged_line_round_trip():
+    release = encode_record("a\tb\nc", "RedPajamaC4", {"k": "v"})
+    assert parse_staged_line(staged_line(17, 2, 5, release)) == (17, 2, 5, release)
