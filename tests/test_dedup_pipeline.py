@@ -183,3 +183,14 @@ def test_a_single_50_mb_line_is_a_document_like_any_other(tmp_path):
     assert [(r["id"], r["kept_id"], r["bytes"]) for r in rows] == [
         ("c4/c4-train.00000-of-01024.jsonl:3", "c4/c4-train.00000-of-01024.jsonl:2", 50_000_000)
     ]
+
+
+def test_source_priority_keeps_the_wikipedia_copy_and_removes_the_c4_one(tmp_path):
+    status, output = dedup("--input", str(FIXTURES), "--output", str(tmp_path / "sp"),
+                           "--keep", "source-priority")
+    assert status == 0, output
+    rows = pq.read_table(tmp_path / "sp" / "duplicates.parquet").to_pylist()
+    wiki, c4 = "wikipedia/wiki.jsonl:3", "c4/c4-train.00000-of-01024.jsonl:4"
+    expected = (set(EXPECTED["global"]["removed"]) - {wiki}) | {c4}
+    assert {r["id"] for r in rows} == expected
+    assert {r["kept_id"] for r in rows if r["cluster_id"] == c4} == {wiki}
