@@ -3,7 +3,8 @@
 Unknown `--options` are passed through to Apache Beam (`--runner DataflowRunner --project ...`,
 `--direct_running_mode multi_processing --direct_num_workers 2`, ...).
 Exit status: 0 ok; 1 --strict and some record was quarantined; 2 usage or input error;
-3 the run's own accounting check failed (a bug: please report it).
+3 the run's own accounting check failed (a bug: please report it); 4 --components distributed did
+not converge in --component-rounds (nothing written; rerun with more rounds).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import click
 
 from slimpajama import __version__
 from slimpajama.beam_options import BeamOptionError
+from slimpajama.clusters_beam import ComponentsNotConverged
 from slimpajama.config import ConfigError, DedupConfig, load_recipe
 from slimpajama.inputs import InputError
 from slimpajama.keep import KEEP_POLICIES
@@ -77,6 +79,8 @@ def main() -> None:
 @click.option("--rows", type=int, help="LSH rows per band (with --bands).")
 @click.option("--verify", is_flag=True, default=None, help="Keep a candidate pair only if its exact Jaccard >= --threshold.")
 @click.option("--recall", type=float, help="With --verify: choose bands so P(candidate | J = threshold) >= this, e.g. 0.99.")
+@click.option("--components", type=click.Choice(["union-find", "distributed"]), help="Clusters by one worker's union-find [union-find] or by distributed large-star/small-star rounds.")
+@click.option("--component-rounds", type=int, help="Star rounds for --components distributed [8]; too few fails the run, never the result.")
 @click.option("--min-chars", type=int, help="Drop documents whose key text is shorter [200].")
 @click.option("--keep", type=click.Choice(KEEP_POLICIES), help="Which cluster member is kept [first = smallest id].")
 @click.option("--source-priority", help="Comma-separated set names for --keep source-priority.")
@@ -115,6 +119,8 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
         report = run_dedup(cfg, list(ctx.args))
     except (ConfigError, InputError, BeamOptionError) as error:
         fail(str(error))
+    except ComponentsNotConverged as error:
+        fail(str(error), status=4)
     if report is None:
         click.echo("dry run: the pipeline was translated, nothing was executed")
         return

@@ -17,6 +17,9 @@ from slimpajama.paths import pipelines_dir
 
 PIPELINES_DIR = str(pipelines_dir())
 SCOPES = ("global", "local")
+COMPONENTS = ("union-find", "distributed")
+"""How clusters are found: one worker's union-find over all edges, or large-star/small-star
+rounds keyed by document (no single-worker step; for runs too big for one worker's memory)."""
 
 
 class ConfigError(ValueError):
@@ -40,6 +43,8 @@ class DedupConfig:
     rows: int | None = None
     verify: bool = False
     recall: float | None = None
+    components: str = "union-find"
+    component_rounds: int = 8
     min_chars: int = 200
     keep: str = "first"
     source_priority: tuple[str, ...] = DEFAULT_SOURCE_PRIORITY
@@ -70,6 +75,10 @@ class DedupConfig:
             problems.append("--bands and --rows go together")
         elif self.bands is not None and self.bands * self.rows > self.num_perm:
             problems.append(f"--bands x --rows = {self.bands * self.rows} > --num-perm {self.num_perm}")
+        if self.components not in COMPONENTS:
+            problems.append(f"--components must be one of {COMPONENTS}")
+        if self.component_rounds < 1:
+            problems.append("--component-rounds must be >= 1")
         if self.recall is not None:
             if not self.verify:
                 problems.append("--recall needs --verify (more bands let in false positives)")

@@ -27,6 +27,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from slimpajama.accounting import Counts, merge_counts, tally
+from slimpajama.clusters_beam import DistributedClusters
 from slimpajama.config import DedupConfig
 from slimpajama.duplicates import (
     NOT_VERIFIED,
@@ -382,7 +383,10 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
             | "Write verification" >> beam.Map(write_verification, root)
         )
     gathered_edges = edges | "Gather edges" >> beam.combiners.ToList()
-    removed = gathered_edges | "Clusters and keepers" >> beam.FlatMap(resolve_clusters, policy)
+    if cfg.components == "distributed":
+        removed = edges | "Clusters and keepers" >> DistributedClusters(policy, cfg.component_rounds)
+    else:
+        removed = gathered_edges | "Clusters and keepers" >> beam.FlatMap(resolve_clusters, policy)
     written = (
         {
             "file": files | "Key files" >> beam.Map(lambda f: (f.index, f)),

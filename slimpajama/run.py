@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from slimpajama import __version__
 from slimpajama.accounting import accounting_errors, source_table
 from slimpajama.beam_options import is_dry_run, pipeline_options
+from slimpajama.clusters_beam import ComponentsNotConverged
 from slimpajama.config import ConfigError, DedupConfig
 from slimpajama.dedup import (
     CLUSTERS_FILE,
@@ -184,7 +185,17 @@ def run_dedup(cfg: DedupConfig, beam_args: list[str]) -> dict[str, Any] | None:
     if FileSystems.exists(partial):
         FileSystems.delete([partial])
     started = time.time()
-    result = launch(cfg, options)
+    try:
+        result = launch(cfg, options)
+    except Exception as error:  # runners wrap worker exceptions; surface ours by their message
+        found = re.search(
+            r"connected components did not converge in \d+ rounds \([^)]*\); "
+            r"rerun with --component-rounds \d+",
+            str(error),
+        )
+        if found is None:
+            raise
+        raise ComponentsNotConverged(f"{found.group(0)}; nothing was written to {cfg.output}") from None
     run = {
         "runner": options.view_as(StandardOptions).runner,
         "pipeline_seconds": round(time.time() - started, 3),

@@ -194,3 +194,39 @@ def test_source_priority_keeps_the_wikipedia_copy_and_removes_the_c4_one(tmp_pat
     expected = (set(EXPECTED["global"]["removed"]) - {wiki}) | {c4}
     assert {r["id"] for r in rows} == expected
     assert {r["kept_id"] for r in rows if r["cluster_id"] == c4} == {wiki}
+
+
+def test_distributed_components_give_the_same_bytes(global_run, tmp_path):
+    out = tmp_path / "sp"
+    status, output = dedup("--input", str(FIXTURES), "--output", str(out), "--components", "distributed")
+    assert status == 0, output
+    expected = output_bytes(global_run)
+    got = output_bytes(out)
+    report_keys = ("components", "component_rounds")
+    for files in (expected, got):  # the option itself is recorded; everything else must match
+        report = json.loads(files["report.json"])
+        for key in report_keys:
+            report["options"].pop(key)
+        files["report.json"] = json.dumps(report, sort_keys=True).encode()
+    assert got == expected
+
+
+def test_unconverged_components_exit_4_with_one_line(tmp_path, monkeypatch):
+    import slimpajama.run
+
+    def wrapped_failure(cfg, options):
+        raise RuntimeError(
+            "Traceback ...\nslimpajama.clusters_beam.ComponentsNotConverged: connected components did "
+            "not converge in 1 rounds (document key 7 is unsettled); rerun with --component-rounds 2"
+            " [while running 'Node summaries']"
+        )
+
+    monkeypatch.setattr(slimpajama.run, "launch", wrapped_failure)
+    status, output = dedup("--input", str(FIXTURES), "--output", str(tmp_path / "sp"),
+                           "--components", "distributed", "--component-rounds", "1")
+    assert status == 4
+    assert output == (
+        "slimpajama: error: connected components did not converge in 1 rounds (document key 7 is "
+        f"unsettled); rerun with --component-rounds 2; nothing was written to {tmp_path / 'sp'}\n"
+    )
+    assert not (tmp_path / "sp").exists()
