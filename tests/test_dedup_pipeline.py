@@ -230,3 +230,24 @@ def test_unconverged_components_exit_4_with_one_line(tmp_path, monkeypatch):
         f"unsettled); rerun with --component-rounds 2; nothing was written to {tmp_path / 'sp'}\n"
     )
     assert not (tmp_path / "sp").exists()
+
+
+def test_dedup_then_mix_in_one_command(tmp_path):
+    out = tmp_path / "mix"
+    status, output = dedup("--input", str(FIXTURES), "--output", str(out), "--mixture", "slimpajama-627b",
+                           "--holdout", "0.1")
+    assert status == 0, output
+    dedup_report = json.loads((tmp_path / "mix-dedup" / "report.json").read_text())
+    assert dedup_report["sources"]["total"]["kept"] == EXPECTED["global"]["total"]["kept"]
+    mix_report = json.loads((out / "report.json").read_text())
+    assert mix_report["mixture"] == "slimpajama-627b"
+    assert {name: row["target_share"] for name, row in mix_report["sources"].items()} == {
+        "RedPajamaArXiv": 4.6, "RedPajamaBook": 4.2, "RedPajamaC4": 26.7, "RedPajamaCommonCrawl": 52.2,
+        "RedPajamaGithub": 5.2, "RedPajamaStackExchange": 3.3, "RedPajamaWikipedia": 3.8,
+    }
+    docs = {split: sum(1 for f in list_release_files(str(out), split) for _ in read_release_file(f))
+            for split in ("train", "validation", "test")}
+    assert docs == {split: sum(row[split]["docs"] for row in mix_report["sources"].values())
+                    for split in docs}
+    assert docs["validation"] + docs["test"] > 0 and docs["train"] > 50
+    assert "shares of" in output and f"wrote {out}" in output
