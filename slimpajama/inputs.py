@@ -396,7 +396,12 @@ def read_input_file(f: InputFile, max_line_bytes: int = 256 * 2**20) -> Iterator
     stream, blank lines included; a line longer than `max_line_bytes` bytes (without its '\\n')
     is quarantined without being held in memory.
     """
-    with FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+    try:
+        opened = FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED)
+    except OSError as error:  # persistent (permissions, vanished file): report, do not crash
+        yield Issue(f.relpath, 0, "file", f"cannot open: {error.strerror or error}")
+        return
+    with opened as stream:
         head = _read_head(stream, len(_ZSTD_MAGIC))
         if not head:
             yield Issue(f.relpath, 0, "file", "empty file")

@@ -500,3 +500,18 @@ def test_no_recognizable_files_is_an_input_error(tmp_path: Path, files: list[str
         "<source> one of arxiv, book, c4, common_crawl, github, stackexchange, wikipedia)"
     )
     assert unrecognized_files(str(root)) == sorted(files)
+
+
+def test_a_file_that_cannot_be_opened_is_a_file_issue(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "c4" / "locked.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_line("never read"))
+
+    def refuse(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(inputs.FileSystems, "open", refuse)
+    (found,) = inputs.discover_inputs(str(tmp_path))
+    assert list(inputs.read_input_file(found)) == [
+        Issue("c4/locked.jsonl", 0, "file", "cannot open: Permission denied")
+    ]
