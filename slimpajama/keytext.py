@@ -4,19 +4,20 @@
 punctuation stays), then `re.sub(r"\\s+", " ", s.strip())`: no leading/trailing whitespace and every
 whitespace run collapsed to ONE space. Unicode normalization (ftfy) is a separate, earlier step.
 
-Implemented faster but identically: `str.translate` deletes punctuation only for ASCII strings
-(where CPython has a fast path) and a regex deletes it otherwise; `" ".join(s.split())` collapses
+Implemented faster but identically: `str.translate` deletes punctuation from ASCII strings (where
+CPython has a fast path); other strings are deleted from as UTF-8 bytes with `bytes.translate`,
+which is exact because ASCII bytes never occur inside a multi-byte UTF-8 sequence (lone surrogates
+round-trip through "surrogatepass"); `" ".join(s.split())` collapses
 whitespace, because `str.split()`, `str.strip()` and the regex `\\s` all use the same whitespace
 predicate (`str.isspace`, checked over every code point in the tests).
 """
 
 from __future__ import annotations
 
-import re
 import string
 
 _DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
-_PUNCTUATION_RUN = re.compile(f"[{re.escape(string.punctuation)}]+")
+_PUNCTUATION_BYTES = string.punctuation.encode("ascii")
 
 
 def key_text(text: str) -> str:
@@ -25,5 +26,9 @@ def key_text(text: str) -> str:
     if lowered.isascii():
         lowered = lowered.translate(_DELETE_PUNCTUATION)
     else:
-        lowered = _PUNCTUATION_RUN.sub("", lowered)
+        lowered = (
+            lowered.encode("utf-8", "surrogatepass")
+            .translate(None, _PUNCTUATION_BYTES)
+            .decode("utf-8", "surrogatepass")
+        )
     return " ".join(lowered.split())
