@@ -1,6 +1,6 @@
 """Benchmark `slimpajama mix`: peak RSS and wall time vs files-per-chunk and docs-per-file.
 
-A synthetic corpus (`bench.corpus.synthetic_texts`, 50 MB by default, `--large` for 200 MB) is
+A synthetic corpus (`bench.corpus.synthetic_texts`, 200 MB by default, `--quick` for 50 MB) is
 written in the release layout with skewed sources, then mixed to slimpajama-627b once per layout
 configuration, each run in a fresh process (FnApiRunner, in-process) so its peak RSS is its own.
 The peer, measured in the same run, is the reference's pass 2: one chunk loaded whole into RAM,
@@ -110,8 +110,8 @@ def child(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str]) -> dict[str, Any]:
     """Run the benchmark (see module doc); returns and writes the results."""
     parser = argparse.ArgumentParser(prog="python -m slimpajama.bench mix")
-    parser.add_argument("--mb", type=float, default=50.0, help="corpus size in MB of text [50]")
-    parser.add_argument("--large", action="store_true", help="the 200 MB benchmark corpus")
+    parser.add_argument("--mb", type=float, default=200.0, help="corpus size in MB of text [200]")
+    parser.add_argument("--quick", action="store_true", help="a 50 MB corpus, for a smoke run")
     parser.add_argument("--counter", choices=("bytes", "gpt2"), default="bytes")
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--child", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
@@ -121,7 +121,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         result = CHILDREN[kind](spec)
         print(json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}))
         return result
-    total_bytes = int((200.0 if args.large else args.mb) * 1e6)
+    total_bytes = int((50.0 if args.quick else args.mb) * 1e6)
     with tempfile.TemporaryDirectory(prefix="bench-mix-") as tmp:
         root = Path(tmp)
         docs, text_bytes = write_corpus(root / "sp", total_bytes)
