@@ -254,10 +254,18 @@ def verify_edges(
     return verified.edges, verified.verification
 
 
-def write_verification(counts: list[tuple[int, int]], root: str) -> None:
+def sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """Element-wise sum of (candidates, rejected) pairs (a combiner: associative, order-free)."""
+    candidates = rejected = 0
+    for c, r in pairs:
+        candidates += c
+        rejected += r
+    return candidates, rejected
+
+
+def write_verification(sums: tuple[int, int], root: str) -> None:
     """Totals of candidate edges, verified and rejected ones."""
-    candidates = sum(c for c, _ in counts)
-    rejected = sum(r for _, r in counts)
+    candidates, rejected = sums
     totals = {"candidates": candidates, "verified": candidates - rejected, "rejected": rejected}
     _write_text(FileSystems.join(root, VERIFICATION_FILE), json.dumps(totals, sort_keys=True))
 
@@ -382,7 +390,7 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
         edges, verification = verify_edges(edges, files, cfg, root)
         _ = (
             verification
-            | "Gather verification counts" >> beam.combiners.ToList()
+            | "Sum verification counts" >> beam.CombineGlobally(sum_pairs)
             | "Write verification" >> beam.Map(write_verification, root)
         )
     gathered_edges = edges | "Gather edges" >> beam.combiners.ToList()
