@@ -251,3 +251,29 @@ def test_dedup_then_mix_in_one_command(tmp_path):
                     for split in docs}
     assert docs["validation"] + docs["test"] > 0 and docs["train"] > 50
     assert "shares of" in output and f"wrote {out}" in output
+
+
+def test_mix_and_tokenize_do_not_depend_on_the_hash_seed(global_run, tmp_path):
+    def chain(name: str, seed: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        mix, tok = tmp_path / f"mix-{name}", tmp_path / f"tok-{name}"
+        for args in (["mix", "--input", str(global_run), "--mixture", "slimpajama-627b", "--output",
+                      str(mix), "--holdout", "0.1"],
+                     ["tokenize", "--input", str(mix), "--output", str(tok)]):
+            done = subprocess.run([sys.executable, "-m", "slimpajama.cli", *args], env=env, cwd=ROOT,
+                                  capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr[-2000:]
+        return ({str(p.relative_to(mix)): p.read_bytes() for p in sorted(mix.rglob("*")) if p.is_file()},
+                {str(p.relative_to(tok)): p.read_bytes() for p in sorted(tok.rglob("*")) if p.is_file()})
+
+    first, second = chain("a", "1"), chain("b", "98765")
+    for files_a, files_b in zip(first, second, strict=True):
+        for files in (files_a, files_b):  # the output path itself is recorded; blank it
+            for name in ("report.json", "manifest.json"):
+                if name in files:
+                    files[name] = json.dumps(
+                        {k: v for k, v in json.loads(files[name]).items() if k not in ("input", "output")},
+                        sort_keys=True,
+                    ).encode()
+        assert files_a == files_b
+    assert any(name.endswith(".bin") for name in first[1])
