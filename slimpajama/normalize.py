@@ -73,6 +73,8 @@ def needs_ftfy(text: str) -> bool:
 
 def segment_is_fixed_point(segment: str) -> bool:
     """True when ftfy's fix_and_explain provably returns `segment` unchanged."""
+    if segment.isascii():  # ASCII is NFC and holds no mojibake character: only triggers matter
+        return _ASCII_TRIGGER_RE.search(segment) is None
     return _NEEDS_FTFY_RE.search(segment) is None and unicodedata.is_normalized("NFC", segment)
 
 
