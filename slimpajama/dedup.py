@@ -45,7 +45,6 @@ from slimpajama.release import release_relpath, write_release_file
 from slimpajama.scan import (
     SET_NAME_LIST,
     SignedDoc,
-    doc_key,
     parse_staged_line,
     scan_file,
     split_doc_key,
@@ -167,13 +166,21 @@ def _read_zstd_lines(path: str) -> Iterator[bytes]:
         yield from io.BufferedReader(reader)
 
 
-def involved_lines(edge: Edge) -> list[tuple[int, int]]:
-    """(file index, line) of both documents of an edge."""
-    return [split_doc_key(edge.anchor.doc_key), split_doc_key(edge.other.doc_key)]
+def text_requests(edge: Edge) -> list[tuple[int, tuple[int, int, Edge | None]]]:
+    """(file index, (line, anchor key, edge or None)): the anchor's own text and the partner's
+    text are both wanted at the anchor; None marks the anchor's own request."""
+    anchor_file, anchor_line = split_doc_key(edge.anchor.doc_key)
+    other_file, other_line = split_doc_key(edge.other.doc_key)
+    return [
+        (anchor_file, (anchor_line, edge.anchor.doc_key, None)),
+        (other_file, (other_line, edge.anchor.doc_key, edge)),
+    ]
 
 
 class ReadKeyTexts(beam.DoFn):
-    """Re-reads one staged file and yields (doc key, key text) for the requested lines only."""
+    """Re-reads one staged file once and sends each requested document's key text to the anchor
+    that asked for it: (anchor key, None, text) for the anchor itself (once), (anchor key, edge,
+    text) for a partner."""
 
     def __init__(self, root: str) -> None:
         self._root = root
@@ -181,30 +188,25 @@ class ReadKeyTexts(beam.DoFn):
     def setup(self) -> None:
         self._timer = _Timed("verify_read")
 
-    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, str]]:
+    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, tuple]]:
         file_index, joined = item
-        wanted = set(joined["lines"])
+        wanted: dict[int, set[tuple[int, Edge | None]]] = {}
+        for line, anchor, edge in joined["requests"]:
+            wanted.setdefault(line, set()).add((anchor, edge))
         if not wanted:
             return
         with self._timer:
             for staged in _read_zstd_lines(staged_path(self._root, file_index)):
                 line, _, _, release_line = parse_staged_line(staged)
                 if line in wanted:
-                    yield doc_key(file_index, line), key_text(json.loads(release_line)["text"])
-
-
-def attach_partner_text(item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, tuple[Edge, str]]]:
-    """Join step 1: each edge whose `other` is this document gets that document's key text, and
-    is re-keyed by its anchor."""
-    _, joined = item
-    for text in joined["text"]:
-        for edge in joined["edges"]:
-            yield edge.anchor.doc_key, (edge, text)
+                    text = key_text(json.loads(release_line)["text"])
+                    for anchor, edge in wanted[line]:  # order is irrelevant: grouped by anchor next
+                        yield anchor, (edge, text)
 
 
 class VerifyStar(beam.DoFn):
-    """Join step 2: exact Jaccard of the anchor against each partner; verified edges out, and
-    one (candidates, rejected) count pair per anchor to the 'verification' output."""
+    """Exact Jaccard of one anchor against each partner; verified edges out, and one
+    (candidates, rejected) count pair per anchor to the 'verification' output."""
 
     def __init__(self, cfg: DedupConfig) -> None:
         self._cfg = cfg
@@ -212,12 +214,15 @@ class VerifyStar(beam.DoFn):
     def setup(self) -> None:
         self._timer = _Timed("verify")
 
-    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[Any]:
-        _, joined = item
-        partners = joined["partners"]
-        if not partners:
-            return
-        (anchor_text,) = joined["text"]
+    def process(self, item: tuple[int, Iterable[tuple]]) -> Iterator[Any]:
+        _, texts = item
+        anchor_text = None
+        partners = []
+        for edge, text in texts:
+            if edge is None:
+                anchor_text = text
+            else:
+                partners.append((edge, text))
         with self._timer:
             verified, rejected = verify_star(
                 anchor_text, partners, self._cfg.threshold, self._cfg.ngram, self._cfg.shingle
@@ -229,24 +234,17 @@ class VerifyStar(beam.DoFn):
 def verify_edges(
     edges: beam.PCollection, files: beam.PCollection, cfg: DedupConfig, root: str
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """Candidate edges -> edges whose exact Jaccard ≥ threshold, and per-anchor counts. Key texts
-    travel only for documents that are in some candidate edge."""
-    texts = (
+    """Candidate edges -> edges whose exact Jaccard ≥ threshold, and per-anchor counts. Each
+    staged file is read once; key texts travel once, straight to the anchor of their star, and only
+    for documents that are in some candidate edge."""
+    verified = (
         {
             "file": files | "Key files for texts" >> beam.Map(lambda f: (f.index, f)),
-            "lines": edges | "Candidate lines" >> beam.FlatMap(involved_lines),
+            "requests": edges | "Text requests" >> beam.FlatMap(text_requests),
         }
-        | "Join candidate lines" >> beam.CoGroupByKey()
+        | "Join text requests" >> beam.CoGroupByKey()
         | "Read candidate texts" >> beam.ParDo(ReadKeyTexts(root))
-    )
-    with_partner = (
-        {"edges": edges | "Key by partner" >> beam.Map(lambda e: (e.other.doc_key, e)), "text": texts}
-        | "Join partner text" >> beam.CoGroupByKey()
-        | "Re-key by anchor" >> beam.FlatMap(attach_partner_text)
-    )
-    verified = (
-        {"partners": with_partner, "text": texts}
-        | "Join anchor text" >> beam.CoGroupByKey()
+        | "Texts by anchor" >> beam.GroupByKey()
         | "Verify exact Jaccard" >> beam.ParDo(VerifyStar(cfg)).with_outputs(
             "verification", main="edges"
         )
