@@ -16,9 +16,11 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The fixtures hold ~100 documents: the demo holds out 10 % (SlimPajama: 0.17 %) so that the
+# validation/test split and decontamination have something to show.
 demo: $(STAMP)
 	$(VENV)/bin/slimpajama dedup --input fixtures/rp --output demo-out/sp --overwrite
-	$(VENV)/bin/slimpajama mix --input demo-out/sp --mixture slimpajama-627b --output demo-out/mix --overwrite
+	$(VENV)/bin/slimpajama mix --input demo-out/sp --mixture slimpajama-627b --output demo-out/mix --holdout 0.1 --overwrite
 	$(VENV)/bin/slimpajama tokenize --input demo-out/mix --output demo-out/tok --overwrite
 	$(VENV)/bin/slimpajama train-smoke demo-out/tok --steps 50
 
