@@ -18,13 +18,11 @@ import click
 from slimpajama import __version__
 from slimpajama.beam_options import BeamOptionError
 from slimpajama.clusters_beam import ComponentsNotConverged
-from slimpajama.config import ConfigError, DedupConfig, load_recipe
+from slimpajama.config import PRESETS, ConfigError, dedup_config
 from slimpajama.inputs import InputError
 from slimpajama.keep import KEEP_POLICIES
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
-PRESETS = {"slimpajama": "slimpajama-627b"}
-"""--preset name -> recipe in pipelines/."""
 
 
 def configure_logging(verbose: bool) -> None:
@@ -93,8 +91,7 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging, Beam included.")
 @click.pass_context
 def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, preset: str | None,
-          verbose: bool, source_priority: str | None, mixture: str | None, holdout: float | None,
-          **flags: Any) -> None:
+          verbose: bool, mixture: str | None, holdout: float | None, **flags: Any) -> None:
     """Globally deduplicate a RedPajama-layout corpus into the SlimPajama release layout.
 
     Writes OUTPUT/train/chunk*/example_train_*.jsonl.zst, duplicates.parquet,
@@ -104,18 +101,7 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
     from slimpajama.run import run_dedup  # imports Beam: keep --help fast
 
     try:
-        if preset and recipe:
-            raise ConfigError("--preset and --recipe exclude each other")
-        recipe = PRESETS[preset] if preset else recipe
-        options: dict[str, Any] = load_recipe(recipe) if recipe else {}
-        options.update({k: v for k, v in flags.items() if v is not None})
-        if source_priority:
-            options["source_priority"] = tuple(s.strip() for s in source_priority.split(","))
-        if "source_priority" in options:
-            options["source_priority"] = tuple(options["source_priority"])
-        mixture = mixture or options.pop("mixture", None)
-        dedup_output = f"{output.rstrip('/')}-dedup" if mixture else output
-        cfg = DedupConfig(input=input_, output=dedup_output, recipe=recipe, **options)
+        cfg, mixture = dedup_config(input_, output, flags, recipe, preset, mixture)
         report = run_dedup(cfg, list(ctx.args))
     except (ConfigError, InputError, BeamOptionError) as error:
         fail(str(error))
@@ -125,13 +111,13 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
         click.echo("dry run: the pipeline was translated, nothing was executed")
         return
     print_summary(report)
-    click.echo(f"wrote {dedup_output}")
+    click.echo(f"wrote {cfg.output}")
     if not report["accounting"]["ok"]:
         fail("accounting check failed: " + "; ".join(report["accounting"]["errors"]), status=3)
     if cfg.strict and report["issues"]["by_kind"].get("quarantined", 0):
         fail(f"--strict: {report['issues']['by_kind']['quarantined']} records quarantined", status=1)
     if mixture:
-        mix_after_dedup(dedup_output, output, mixture, holdout, bool(cfg.overwrite), list(ctx.args))
+        mix_after_dedup(cfg.output, output, mixture, holdout, bool(cfg.overwrite), list(ctx.args))
 
 
 def mix_after_dedup(dedup_output: str, output: str, mixture: str, holdout: float | None,

@@ -137,3 +137,36 @@ def load_recipe(name_or_path: str) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"recipe {path}: unknown options {sorted(unknown)}")
     return options
+
+
+PRESETS: dict[str, str] = {"slimpajama": "slimpajama-627b"}
+"""--preset name -> recipe in pipelines/."""
+
+
+def dedup_config(
+    input_: str,
+    output: str,
+    flags: dict[str, Any],
+    recipe: str | None = None,
+    preset: str | None = None,
+    mixture: str | None = None,
+) -> tuple[DedupConfig, str | None]:
+    """The run's config from defaults <- recipe (or preset) <- explicit flags (None = not given),
+    and the mixture to apply afterwards, if any (flag, else the recipe's). With a mixture the dedup
+    output goes to `OUTPUT-dedup` and the mix writes OUTPUT."""
+    if preset and recipe:
+        raise ConfigError("--preset and --recipe exclude each other")
+    if preset and preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
+    recipe = PRESETS[preset] if preset else recipe
+    options: dict[str, Any] = load_recipe(recipe) if recipe else {}
+    options.update({k: v for k, v in flags.items() if v is not None})
+    priority = options.get("source_priority")
+    if isinstance(priority, str):
+        options["source_priority"] = tuple(s.strip() for s in priority.split(","))
+    elif priority is not None:
+        options["source_priority"] = tuple(priority)
+    mixture = mixture or options.pop("mixture", None)
+    options.pop("mixture", None)
+    dedup_output = f"{output.rstrip('/')}-dedup" if mixture else output
+    return DedupConfig(input=input_, output=dedup_output, recipe=recipe, **options), mixture
