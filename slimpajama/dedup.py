@@ -12,7 +12,6 @@ not depend on the runner, the number of workers or the order in which files were
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -41,7 +40,7 @@ from slimpajama.duplicates import (
 from slimpajama.inputs import InputFile, Issue, discover_inputs
 from slimpajama.keep import Member, keep_policy
 from slimpajama.keytext import key_text
-from slimpajama.release import release_relpath, write_release_file
+from slimpajama.release import read_zstd_lines, release_relpath, write_release_file
 from slimpajama.scan import (
     SET_NAME_LIST,
     SignedDoc,
@@ -147,7 +146,7 @@ class WriteKept(beam.DoFn):
         counts: Counts = {}
 
         def kept_lines() -> Iterator[bytes]:
-            for staged in _read_zstd_lines(staged_path(self._root, file_index)):
+            for staged in read_zstd_lines(staged_path(self._root, file_index)):
                 line, set_index, nbytes, release_line = parse_staged_line(staged)
                 if line in removed:
                     continue
@@ -158,12 +157,6 @@ class WriteKept(beam.DoFn):
             target = FileSystems.join(self._root, output_relpath(file_index, self._cfg.chunks))
             write_release_file(target, kept_lines())
         yield counts
-
-
-def _read_zstd_lines(path: str) -> Iterator[bytes]:
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        yield from io.BufferedReader(reader)
 
 
 def text_requests(edge: Edge) -> list[tuple[int, tuple[int, int, Edge | None]]]:
@@ -196,7 +189,7 @@ class ReadKeyTexts(beam.DoFn):
         if not wanted:
             return
         with self._timer:
-            for staged in _read_zstd_lines(staged_path(self._root, file_index)):
+            for staged in read_zstd_lines(staged_path(self._root, file_index)):
                 line, _, _, release_line = parse_staged_line(staged)
                 if line in wanted:
                     text = key_text(json.loads(release_line)["text"])

@@ -52,12 +52,17 @@ def write_release_file(path: str, lines: Iterable[bytes]) -> int:
     return count
 
 
-def read_release_file(path: str) -> Iterator[dict[str, Any]]:
-    """Yield the records of one release file (all zstd frames are read)."""
+def read_zstd_lines(path: str) -> Iterator[bytes]:
+    """The lines (with their '\\n') of a zstd file, streamed; all frames are read."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        for line in io.TextIOWrapper(reader, encoding="utf-8", newline="\n"):
-            yield json.loads(line)
+        yield from io.BufferedReader(reader)
+
+
+def read_release_file(path: str) -> Iterator[dict[str, Any]]:
+    """Yield the records of one release file (all zstd frames are read)."""
+    for line in read_zstd_lines(path):
+        yield json.loads(line)
 
 
 def release_sort_key(path: str) -> tuple[int, int]:
