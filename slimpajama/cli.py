@@ -1,58 +1,18 @@
 """`slimpajama` command line: dedup, explain, mix, tokenize, train-smoke.
 
-Unknown `--options` are passed through to Apache Beam (`--runner DataflowRunner --project ...`,
-`--direct_running_mode multi_processing --direct_num_workers 2`, ...).
-Exit status: 0 ok; 1 --strict and some record was quarantined; 2 usage or input error;
-3 the run's own accounting check failed (a bug: please report it); 4 --components distributed did
-not converge in --component-rounds (nothing written; rerun with more rounds).
+Each command lives next to its pipeline (`slimpajama/<command>/cli.py`); this module only groups
+them. Unknown `--options` are passed through to Apache Beam.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
-from typing import Any
-
 import click
 
 from slimpajama import __version__
-from slimpajama.beam_options import BeamOptionError
-from slimpajama.clusters_beam import ComponentsNotConverged
-from slimpajama.config import PRESETS, ConfigError, dedup_config
-from slimpajama.inputs import InputError
-from slimpajama.keep import KEEP_POLICIES
-
-PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
-
-
-def configure_logging(verbose: bool) -> None:
-    """Our messages at INFO (or DEBUG); Beam's own chatter only from WARNING up."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s",
-        force=True,  # importing Beam may have configured the root logger already
-    )
-    logging.getLogger("apache_beam").setLevel(logging.DEBUG if verbose else logging.WARNING)
-
-
-def fail(message: str, status: int = 2) -> None:
-    """Print a one-line error and exit."""
-    click.echo(f"slimpajama: error: {message}", err=True)
-    sys.exit(status)
-
-
-def print_summary(report: dict[str, Any]) -> None:
-    """The per-source table of a dedup report."""
-    header = f"{'source':<24}{'docs in':>10}{'kept':>10}{'short':>8}{'dup':>9}{'quar.':>7}{'dup bytes':>11}"
-    click.echo(header)
-    for name, row in report["sources"].items():
-        click.echo(
-            f"{name:<24}{row['docs_in']:>10}{row['kept']:>10}{row['short']:>8}{row['duplicate']:>9}"
-            f"{row['quarantined']:>7}{row['byte_duplication_rate']:>10.2%}"
-        )
-    issues = report["issues"]["by_kind"]
-    if issues:
-        click.echo("issues: " + ", ".join(f"{n} {kind}" for kind, n in issues.items())
-                   + " (see quarantine/issues.jsonl)")
+from slimpajama.dedup.cli import dedup, explain
+from slimpajama.mix.cli import mix_command
+from slimpajama.tokenize.cli import tokenize_command
+from slimpajama.train.cli import train_smoke_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,108 +21,8 @@ def main() -> None:
     """Clean, globally deduplicate, re-mix and tokenize RedPajama-style corpora."""
 
 
-@main.command(context_settings=PASS_THROUGH)
-@click.option("--input", "input_", required=True, help="RedPajama-layout root (local or gs://).")
-@click.option("--output", required=True, help="Output root (SlimPajama release layout).")
-@click.option("--recipe", "--config", "recipe", help="Named recipe in pipelines/ or a JSON file; flags override it.")
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="slimpajama = the faithful SlimPajama-627B configuration (recipe slimpajama-627b).")
-@click.option("--scope", type=click.Choice(["global", "local"]), help="Dedup across all sources (global, default) or within each source.")
-@click.option("--threshold", type=float, help="Jaccard threshold the LSH bands are tuned for [0.8].")
-@click.option("--ngram", type=int, help="Shingle length in characters (or words) [13].")
-@click.option("--shingle", type=click.Choice(["char", "word"]), help="Character or word n-grams [char].")
-@click.option("--num-perm", type=int, help="MinHash permutations [128].")
-@click.option("--scheme", type=click.Choice(["fast", "reference", "affine32"]), help="MinHash scheme [fast]; reference = bit-exact SlimPajama.")
-@click.option("--seed", type=int, help="MinHash seed [1].")
-@click.option("--bands", type=int, help="LSH bands (with --rows); default: optimal for --threshold.")
-@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
-@click.option("--verify", is_flag=True, default=None, help="Keep a candidate pair only if its exact Jaccard >= --threshold.")
-@click.option("--recall", type=float, help="With --verify: choose bands so P(candidate | J = threshold) >= this, e.g. 0.99.")
-@click.option("--components", type=click.Choice(["union-find", "distributed"]), help="Clusters by one worker's union-find [union-find] or by distributed large-star/small-star rounds.")
-@click.option("--component-rounds", type=int, help="Star rounds for --components distributed [8]; too few fails the run, never the result.")
-@click.option("--min-chars", type=int, help="Drop documents whose key text is shorter [200].")
-@click.option("--keep", type=click.Choice(KEEP_POLICIES), help="Which cluster member is kept [first = smallest id].")
-@click.option("--source-priority", help="Comma-separated set names for --keep source-priority.")
-@click.option("--chunks", type=int, help="Number of train/chunkN folders [10].")
-@click.option("--max-line-bytes", type=int, help="Quarantine longer lines [268435456].")
-@click.option("--mixture", help="Then mix: a mixture name in pipelines/mixtures/ or a JSON file; dedup output goes to OUTPUT-dedup, the mixed release to OUTPUT.")
-@click.option("--holdout", type=float, default=None, help="With --mixture: held-out fraction split into validation/test [0.0017].")
-@click.option("--strict", is_flag=True, default=None, help="Exit 1 if any record was quarantined (after writing the report).")
-@click.option("--overwrite", is_flag=True, default=None, help="Replace a non-empty --output.")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging, Beam included.")
-@click.pass_context
-def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, preset: str | None,
-          verbose: bool, mixture: str | None, holdout: float | None, **flags: Any) -> None:
-    """Globally deduplicate a RedPajama-layout corpus into the SlimPajama release layout.
-
-    Writes OUTPUT/train/chunk*/example_train_*.jsonl.zst, duplicates.parquet,
-    quarantine/issues.jsonl and report.json. Any other --option is passed to Apache Beam.
-    """
-    configure_logging(verbose)
-    from slimpajama.run import run_dedup  # imports Beam: keep --help fast
-
-    try:
-        cfg, mixture = dedup_config(input_, output, flags, recipe, preset, mixture)
-        report = run_dedup(cfg, list(ctx.args))
-    except (ConfigError, InputError, BeamOptionError) as error:
-        fail(str(error))
-    except ComponentsNotConverged as error:
-        fail(str(error), status=4)
-    if report is None:
-        click.echo("dry run: the pipeline was translated, nothing was executed")
-        return
-    print_summary(report)
-    click.echo(f"wrote {cfg.output}")
-    if not report["accounting"]["ok"]:
-        fail("accounting check failed: " + "; ".join(report["accounting"]["errors"]), status=3)
-    if cfg.strict and report["issues"]["by_kind"].get("quarantined", 0):
-        fail(f"--strict: {report['issues']['by_kind']['quarantined']} records quarantined", status=1)
-    if mixture:
-        mix_after_dedup(cfg.output, output, mixture, holdout, bool(cfg.overwrite), list(ctx.args))
-
-
-def mix_after_dedup(dedup_output: str, output: str, mixture: str, holdout: float | None,
-                    overwrite: bool, beam_args: list[str]) -> None:
-    """`dedup --mixture`: the mix stage on the fresh dedup output, with default mix options."""
-    from slimpajama.mix_cli import print_mix_table
-    from slimpajama.mix_pipeline import MixConfig, run_mix
-    from slimpajama.mixture import load_mixture
-    from slimpajama.split import HOLDOUT_FRACTION
-
-    try:
-        config = MixConfig(load_mixture(mixture), holdout=HOLDOUT_FRACTION if holdout is None else holdout)
-        report = run_mix(dedup_output, output, config, overwrite=overwrite, beam_args=beam_args)
-    except (ValueError, FileExistsError) as error:
-        fail(str(error))
-    print_mix_table(report)
-    click.echo(f"wrote {output}")
-
-
-@main.command()
-@click.argument("output")
-@click.argument("doc_id")
-def explain(output: str, doc_id: str) -> None:
-    """Why DOC_ID (relpath:line) was removed, kept, dropped as short or quarantined in OUTPUT."""
-    from slimpajama.explain import UnknownDocument
-    from slimpajama.explain import explain as explain_document
-
-    try:
-        for line in explain_document(output, doc_id):
-            click.echo(line)
-    except (UnknownDocument, FileNotFoundError, OSError) as error:
-        fail(str(error))
-
-
-def _register_commands() -> None:
-    """Commands that live next to their pipelines."""
-    from slimpajama.mix_cli import mix_command
-    from slimpajama.tokenize_cli import tokenize_command, train_smoke_command
-
-    main.add_command(mix_command)
-    main.add_command(tokenize_command)
-    main.add_command(train_smoke_command)
-
-
-_register_commands()
+for command in (dedup, explain, mix_command, tokenize_command, train_smoke_command):
+    main.add_command(command)
 
 if __name__ == "__main__":
     main()

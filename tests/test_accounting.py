@@ -1,4 +1,10 @@
-from slimpajama.accounting import COUNTERS, accounting_errors, merge_counts, source_table, tally
+from slimpajama.core.accounting import (
+    COUNTERS,
+    accounting_errors,
+    merge_counts,
+    source_table,
+    tally,
+)
 
 
 def test_tally_merge_and_identity():

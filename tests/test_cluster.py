@@ -3,7 +3,7 @@
 import random
 from collections import defaultdict, deque
 
-from slimpajama.cluster import UnionFind, components, connected_components
+from slimpajama.core.union_find import UnionFind, components, connected_components
 
 
 def bfs_components(edges):

@@ -7,9 +7,9 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from slimpajama.clusters_beam import DistributedClusters
-from slimpajama.duplicates import Edge, resolve_clusters
-from slimpajama.keep import Member, keep_policy
+from slimpajama.core.keep import Member, keep_policy
+from slimpajama.dedup.distributed_clusters import DistributedClusters
+from slimpajama.dedup.edges import Edge, resolve_clusters
 
 pytestmark = pytest.mark.beam
 SETS = ["RedPajamaC4", "RedPajamaWikipedia", "RedPajamaCommonCrawl"]

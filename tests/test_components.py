@@ -2,8 +2,8 @@
 
 import random
 
-from slimpajama.cluster import connected_components
-from slimpajama.components import large_star, run_rounds, small_star, star_root
+from slimpajama.core.star_rounds import large_star, run_rounds, small_star, star_root
+from slimpajama.core.union_find import connected_components
 
 
 def test_steps_on_a_small_neighbourhood():

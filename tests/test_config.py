@@ -2,7 +2,7 @@
 
 import pytest
 
-from slimpajama.config import ConfigError, DedupConfig, dedup_config
+from slimpajama.dedup.config import ConfigError, DedupConfig, dedup_config
 
 
 def test_flags_override_the_recipe_and_none_means_not_given():

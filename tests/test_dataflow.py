@@ -5,9 +5,9 @@ import pytest
 
 pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient")  # needs the [gcp] extra
 
-from slimpajama.beam_options import pipeline_options  # noqa: E402
-from slimpajama.config import DedupConfig  # noqa: E402
-from slimpajama.run import launch  # noqa: E402
+from slimpajama.dedup.config import DedupConfig  # noqa: E402
+from slimpajama.dedup.run import launch  # noqa: E402
+from slimpajama.io.beam_options import pipeline_options  # noqa: E402
 
 STAGES = [
     "Discover files", "Read, normalize, sign", "Band keys", "Group by band key", "Candidate edges",

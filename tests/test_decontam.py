@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from slimpajama.decontam import NearParams, build_holdout_index, contamination, exact_digest
-from slimpajama.jaccard import exact_jaccard
-from slimpajama.keytext import key_text
+from slimpajama.core.jaccard import exact_jaccard
+from slimpajama.core.keytext import key_text
+from slimpajama.mix.decontam import NearParams, build_holdout_index, contamination, exact_digest
 
 
 def random_text(rng: random.Random, words: int) -> str:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from slimpajama.cli import main
-from slimpajama.release import list_release_files, read_release_file
+from slimpajama.io.release import list_release_files, read_release_file
 
 pytestmark = pytest.mark.beam
 
@@ -212,7 +212,7 @@ def test_distributed_components_give_the_same_bytes(global_run, tmp_path):
 
 
 def test_unconverged_components_exit_4_with_one_line(tmp_path, monkeypatch):
-    import slimpajama.run
+    import slimpajama.dedup.run
 
     def wrapped_failure(cfg, options):
         raise RuntimeError(
@@ -221,7 +221,7 @@ def test_unconverged_components_exit_4_with_one_line(tmp_path, monkeypatch):
             " [while running 'Node summaries']"
         )
 
-    monkeypatch.setattr(slimpajama.run, "launch", wrapped_failure)
+    monkeypatch.setattr(slimpajama.dedup.run, "launch", wrapped_failure)
     status, output = dedup("--input", str(FIXTURES), "--output", str(tmp_path / "sp"),
                            "--components", "distributed", "--component-rounds", "1")
     assert status == 4

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from slimpajama.cli import main
-from slimpajama.explain import edge_path
+from slimpajama.dedup.explain import edge_path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rp"
 C4 = "c4/c4-train.00000-of-01024.jsonl"

@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from slimpajama.inputs import Document, Issue, discover_inputs, read_input_file, unrecognized_files
-from slimpajama.sources import SET_NAMES
+from slimpajama.core.sources import SET_NAMES
+from slimpajama.io.inputs import (
+    Document,
+    Issue,
+    discover_inputs,
+    read_input_file,
+    unrecognized_files,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 COUNT_KEYS = ("input", "kept", "short", "duplicate", "quarantined")

@@ -1,4 +1,4 @@
-"""Input discovery and robust record reading (slimpajama.inputs), without Beam pipelines."""
+"""Input discovery and robust record reading (slimpajama.io.inputs), without Beam pipelines."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import zstandard
 from apache_beam.io.filesystems import FileSystems
 
-from slimpajama import inputs
-from slimpajama.inputs import (
+from slimpajama.io import inputs
+from slimpajama.io.inputs import (
     Document,
     InputError,
     InputFile,

@@ -7,10 +7,10 @@ import random
 import numpy as np
 import pytest
 
-import slimpajama.shingles as shingles_module
+import slimpajama.core.shingles as shingles_module
 from slimpajama.bench.corpus import synthetic_texts
-from slimpajama.jaccard import exact_jaccard, jaccard, shingle_hash_sets, shingle_hashes
-from slimpajama.keytext import key_text
+from slimpajama.core.jaccard import exact_jaccard, jaccard, shingle_hash_sets, shingle_hashes
+from slimpajama.core.keytext import key_text
 
 
 def shingle_set(text: str, ngram: int, shingle: str) -> set[str]:

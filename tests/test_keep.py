@@ -1,6 +1,7 @@
 import pytest
 
-from slimpajama.duplicates import (
+from slimpajama.core.keep import Member, choose_keeper, keep_policy
+from slimpajama.dedup.edges import (
     Edge,
     Removed,
     bucket_edges,
@@ -8,7 +9,6 @@ from slimpajama.duplicates import (
     resolve_clusters,
     unique_pair,
 )
-from slimpajama.keep import Member, choose_keeper, keep_policy
 
 A = Member(10, 500, "RedPajamaCommonCrawl")
 B = Member(20, 900, "RedPajamaWikipedia")

@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from slimpajama.keytext import key_text
+from slimpajama.core.keytext import key_text
 
 
 def slimpajama_key_text(text: str) -> str:

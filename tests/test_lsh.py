@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from datasketch.lsh import _optimal_param
 
-from slimpajama.lsh import band_keys, candidate_probability, optimal_params, recall_params
+from slimpajama.core.lsh import band_keys, candidate_probability, optimal_params, recall_params
 
 
 def test_optimal_params_reference_value() -> None:

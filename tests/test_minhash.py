@@ -10,18 +10,18 @@ import pytest
 from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash32
 
-import slimpajama.shingles as shingles_module
+import slimpajama.core.shingles as shingles_module
 from slimpajama.bench.corpus import mutated_pairs, synthetic_texts
-from slimpajama.jaccard import shingle_hash_sets
-from slimpajama.keytext import key_text
-from slimpajama.minhash import (
+from slimpajama.core.jaccard import shingle_hash_sets
+from slimpajama.core.keytext import key_text
+from slimpajama.core.minhash import (
     MinHashParams,
     _legacy_minima,
     probe_order,
     sign_texts,
     signatures,
 )
-from slimpajama.shingles import hash_constants
+from slimpajama.core.shingles import hash_constants
 
 MAX32 = 0xFFFFFFFF
 M64 = (1 << 64) - 1

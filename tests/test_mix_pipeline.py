@@ -10,8 +10,23 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from slimpajama.mix_cli import mix_command
-from slimpajama.mix_pipeline import (
+from slimpajama.core.mixture import (
+    SourceHistogram,
+    Target,
+    load_mixture,
+    plan_mix,
+    selection_bucket,
+)
+from slimpajama.core.sources import SET_NAMES
+from slimpajama.core.split import holdout_threshold, split_of
+from slimpajama.io.release import (
+    encode_record,
+    read_release_file,
+    release_relpath,
+    write_release_file,
+)
+from slimpajama.mix.cli import mix_command
+from slimpajama.mix.pipeline import (
     MixConfig,
     bin_count,
     file_parts,
@@ -19,10 +34,6 @@ from slimpajama.mix_pipeline import (
     release_names,
     run_mix,
 )
-from slimpajama.mixture import SourceHistogram, Target, load_mixture, plan_mix, selection_bucket
-from slimpajama.release import encode_record, read_release_file, release_relpath, write_release_file
-from slimpajama.sources import SET_NAMES
-from slimpajama.split import holdout_threshold, split_of
 
 SEED = 3
 HOLDOUT = 0.05

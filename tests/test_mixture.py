@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pytest
 
-from slimpajama.mixture import (
+from slimpajama.core.mixture import (
     N_BUCKETS,
     Mixture,
     SourceHistogram,
@@ -21,9 +21,9 @@ from slimpajama.mixture import (
     parse_mixture,
     plan_mix,
     selection_bucket,
-    token_counter,
 )
-from slimpajama.sources import SET_NAMES
+from slimpajama.core.sources import SET_NAMES
+from slimpajama.mix.counters import token_counter
 
 DOCS_PER_SOURCE = 10_000
 MEAN_TOKENS = {
@@ -125,7 +125,7 @@ def test_token_counters():
 
 
 def test_gpt2_counter():
-    pytest.importorskip("slimpajama.tokenizer")
+    pytest.importorskip("slimpajama.io.tokenizer")
     assert token_counter("gpt2")("Hello world") == 2
 
 

@@ -6,7 +6,7 @@ import ftfy
 import pytest
 from ftfy.badness import is_bad
 
-from slimpajama.normalize import (
+from slimpajama.core.normalize import (
     FTFY_ASCII_TRIGGERS,
     MOJIBAKE_CHARS,
     MOJIBAKE_SINGLES,

@@ -17,7 +17,7 @@ from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash32
 
 from slimpajama.cli import main
-from slimpajama.inputs import Document, discover_inputs, read_input_file
+from slimpajama.io.inputs import Document, discover_inputs, read_input_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rp"
 

@@ -25,9 +25,9 @@ from slimpajama.bench.quality import (
     within_sampling_error,
     write_corpus,
 )
-from slimpajama.jaccard import exact_jaccard
-from slimpajama.keytext import key_text
-from slimpajama.normalize import normalize_text
+from slimpajama.core.jaccard import exact_jaccard
+from slimpajama.core.keytext import key_text
+from slimpajama.core.normalize import normalize_text
 
 
 def key(text: str) -> str:

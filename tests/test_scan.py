@@ -2,13 +2,11 @@
 
 import json
 
-from slimpajama.config import DedupConfig
-from slimpajama.inputs import InputFile, Issue
-from slimpajama.keytext import key_text
-from slimpajama.lsh import band_keys
-from slimpajama.minhash import MinHashParams, signatures
-from slimpajama.release import encode_record
-from slimpajama.scan import (
+from slimpajama.core.keytext import key_text
+from slimpajama.core.lsh import band_keys
+from slimpajama.core.minhash import MinHashParams, signatures
+from slimpajama.dedup.config import DedupConfig
+from slimpajama.dedup.scan import (
     SET_INDEX,
     doc_key,
     parse_staged_line,
@@ -16,6 +14,8 @@ from slimpajama.scan import (
     split_doc_key,
     staged_line,
 )
+from slimpajama.io.inputs import InputFile, Issue
+from slimpajama.io.release import encode_record
 
 LONG = "The quick brown fox jumps over the lazy dog near the riverbank. " * 5
 OTHER = "Completely different words describe a sunny afternoon in the mountains. " * 5

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from slimpajama.shards import (
+from slimpajama.io.shards import (
     hdf5_windows,
     megatron_index_bytes,
     read_megatron_shard,

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from slimpajama.mixture import doc_hash
-from slimpajama.split import HOLDOUT_FRACTION, holdout_threshold, split_of
+from slimpajama.core.mixture import doc_hash
+from slimpajama.core.split import HOLDOUT_FRACTION, holdout_threshold, split_of
 
 IDS = [(f"train/chunk1/example_train_{f}.jsonl.zst", line)
        for f in range(10) for line in range(1, 10_001)]

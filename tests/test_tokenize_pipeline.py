@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from slimpajama.release import (
+from slimpajama.io.release import (
     encode_record,
     list_release_files,
     release_relpath,
     write_release_file,
 )
-from slimpajama.shards import read_megatron_shard
-from slimpajama.tokenize_cli import tokenize_command
-from slimpajama.tokenize_pipeline import (
+from slimpajama.io.shards import read_megatron_shard
+from slimpajama.io.tokenizer import gpt2_encoding
+from slimpajama.tokenize.cli import tokenize_command
+from slimpajama.tokenize.pipeline import (
     TokenizeOptions,
     hdf5_file_ranges,
     hdf5_pieces,
@@ -29,7 +30,6 @@ from slimpajama.tokenize_pipeline import (
     tokenize_release_file,
     with_offsets,
 )
-from slimpajama.tokenizer import gpt2_encoding
 
 WORDS = "the of data model token café naïve 東京 🙂 def return x = 1 <|endoftext|>".split()
 # (split, chunk, n) -> number of documents; created in a scrambled order on purpose

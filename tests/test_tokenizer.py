@@ -8,8 +8,8 @@ import inspect
 
 import pytest
 
-from slimpajama import tokenizer
-from slimpajama.tokenizer import (
+from slimpajama.io import tokenizer
+from slimpajama.io.tokenizer import (
     ENCODER_JSON_SHA256,
     EOS_ID,
     VOCAB_BPE_SHA256,

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from slimpajama.release import encode_record, release_relpath, write_release_file
-from slimpajama.shards import read_megatron_shard
-from slimpajama.tokenize_pipeline import TokenizeOptions, run_tokenize
-from slimpajama.train import (
+from slimpajama.io.release import encode_record, release_relpath, write_release_file
+from slimpajama.io.shards import read_megatron_shard
+from slimpajama.tokenize.pipeline import TokenizeOptions, run_tokenize
+from slimpajama.train.stream import (
     BTLM_SCHEDULE_PATH,
     Phase,
     TokenStream,
@@ -226,7 +226,7 @@ def test_phases_read_disjoint_tokens(tok) -> None:
 
 def test_train_imports_without_torch() -> None:
     code = (
-        "import sys; sys.modules['torch'] = None; import slimpajama.train as t; "
+        "import sys; sys.modules['torch'] = None; import slimpajama.train.stream as t; "
         "print(t.load_schedule()[0][0].seq_len)"
     )
     result = subprocess.run(
@@ -237,7 +237,7 @@ def test_train_imports_without_torch() -> None:
 
 def test_tiny_btlm_architecture() -> None:
     torch = pytest.importorskip("torch")
-    from slimpajama.btlm import BTLM, BTLMConfig, alibi_causal_bias, tiny_config
+    from slimpajama.train.btlm import BTLM, BTLMConfig, alibi_causal_bias, tiny_config
 
     bias = alibi_causal_bias(2, 3)
     assert bias[0].tolist() == [
@@ -272,7 +272,7 @@ def test_tiny_btlm_architecture() -> None:
 
 def test_train_smoke_loss_falls(tok, tmp_path) -> None:
     pytest.importorskip("torch")
-    from slimpajama.tokenize_cli import train_smoke_command
+    from slimpajama.train.cli import train_smoke_command
 
     result = CliRunner().invoke(
         train_smoke_command,

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from slimpajama.cli import main
-from slimpajama.config import ConfigError, DedupConfig
-from slimpajama.jaccard import exact_jaccard
-from slimpajama.keytext import key_text
+from slimpajama.core.jaccard import exact_jaccard
+from slimpajama.core.keytext import key_text
+from slimpajama.dedup.config import ConfigError, DedupConfig
 
 WORDS = [f"w{i}x" for i in range(5000)]
 

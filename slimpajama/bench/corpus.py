@@ -136,7 +136,7 @@ def mutated_pairs(
 ) -> tuple[list[str], list[str]]:
     """`count` pairs (key-text slice of length in [low, high), copy with a uniform random fraction
     in [0, max_rate) of its characters replaced): near-duplicates with a spread of Jaccard values."""
-    from slimpajama.keytext import key_text
+    from slimpajama.core.keytext import key_text
 
     rng = np.random.default_rng(seed)
     corpus = key_text(" ".join(synthetic_texts(max(1_500_000, 4 * high), seed=seed)))

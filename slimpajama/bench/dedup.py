@@ -23,7 +23,7 @@ from pathlib import Path
 import zstandard
 
 from slimpajama.bench.corpus import synthetic_texts
-from slimpajama.cluster import connected_components
+from slimpajama.core.union_find import connected_components
 
 RESULTS = Path("bench/results")
 DATA = Path("bench/data")
@@ -160,7 +160,7 @@ def slimpajama_style_peer(texts: list[str]) -> dict[str, float]:
     from datasketch import MinHash
     from datasketch.hashfunc import sha1_hash32
 
-    from slimpajama.keytext import key_text
+    from slimpajama.core.keytext import key_text
 
     started = time.process_time()
     buckets: list[dict[bytes, int]] = [{} for _ in range(9)]

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from slimpajama.bench.corpus import mutated_pairs, synthetic_texts
-from slimpajama.jaccard import jaccard, shingle_hash_sets
-from slimpajama.keytext import key_text
-from slimpajama.lsh import band_keys
-from slimpajama.minhash import MinHashParams, signatures
+from slimpajama.core.jaccard import jaccard, shingle_hash_sets
+from slimpajama.core.keytext import key_text
+from slimpajama.core.lsh import band_keys
+from slimpajama.core.minhash import MinHashParams, signatures
 
 NUM_PERM = 128
 SHINGLINGS = (("char", 13), ("word", 5))

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from slimpajama.sources import SET_NAMES
+from slimpajama.core.sources import SET_NAMES
 
 RESULTS = Path("bench/results/mix.json")
 LAYOUTS = ((1, 100), (1000, 100), (1000, 1000), (1000, 100_000))
@@ -36,7 +36,7 @@ INPUT_FILES = 8
 def write_corpus(root: Path, total_bytes: int) -> tuple[int, int]:
     """Release-layout input of about `total_bytes` text bytes; returns (documents, text bytes)."""
     from slimpajama.bench.corpus import synthetic_texts
-    from slimpajama.release import encode_record, release_relpath, write_release_file
+    from slimpajama.io.release import encode_record, release_relpath, write_release_file
 
     texts = synthetic_texts(total_bytes, seed=0)
     assert set(SOURCE_PATTERN) == set(SET_NAMES.values())
@@ -60,8 +60,8 @@ def peak_rss_mb() -> float:
 
 def mix_once(spec: dict[str, Any]) -> dict[str, Any]:
     """One mix run (in the child process)."""
-    from slimpajama.mix_pipeline import MixConfig, run_mix
-    from slimpajama.mixture import load_mixture
+    from slimpajama.core.mixture import load_mixture
+    from slimpajama.mix.pipeline import MixConfig, run_mix
 
     config = MixConfig(load_mixture("slimpajama-627b"), counter=spec["counter"],
                        files_per_chunk=spec["files_per_chunk"], docs_per_file=spec["docs_per_file"])
@@ -74,7 +74,7 @@ def mix_once(spec: dict[str, Any]) -> dict[str, Any]:
 
 def reference_shuffle(spec: dict[str, Any]) -> dict[str, Any]:
     """The reference's pass 2 on the whole input as one chunk (in the child process)."""
-    from slimpajama.release import list_release_files, read_release_file, write_release_file
+    from slimpajama.io.release import list_release_files, read_release_file, write_release_file
 
     start = time.perf_counter()
     docs = [record for path in list_release_files(spec["input"], "train")
@@ -90,7 +90,7 @@ def empty_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """The floor: Beam imported and a two-element FnApiRunner pipeline run (in the child)."""
     import apache_beam as beam
 
-    from slimpajama.mix_pipeline import pipeline_options
+    from slimpajama.mix.pipeline import pipeline_options
 
     with beam.Pipeline(options=pipeline_options()) as pipeline:
         _ = pipeline | beam.Create([1, 2]) | beam.Map(abs)

@@ -1,7 +1,7 @@
 """Dedup quality benchmark: `python -m slimpajama.bench quality [--pairs-per-bin N] [--quick]`.
 
 Plants pairs of documents at controlled EXACT Jaccard similarity (character 13-gram sets of the
-key texts of the ftfy-normalized texts, `slimpajama.jaccard.exact_jaccard`) in a RedPajama-layout
+key texts of the ftfy-normalized texts, `slimpajama.core.jaccard.exact_jaccard`) in a RedPajama-layout
 corpus, runs the real `slimpajama dedup` CLI on it for three configurations (the faithful
 `--preset slimpajama`, the default, `--verify --recall 0.99`) and measures, per Jaccard bin:
 
@@ -43,9 +43,9 @@ import zstandard
 
 from slimpajama.bench.corpus import synthetic_texts
 from slimpajama.bench.dedup import run_cli
-from slimpajama.jaccard import exact_jaccard, jaccard, shingle_hashes
-from slimpajama.keytext import key_text
-from slimpajama.normalize import normalize_text
+from slimpajama.core.jaccard import exact_jaccard, jaccard, shingle_hashes
+from slimpajama.core.keytext import key_text
+from slimpajama.core.normalize import normalize_text
 
 RESULTS = Path("bench/results")
 DATA = Path("bench/data")

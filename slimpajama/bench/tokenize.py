@@ -39,7 +39,7 @@ def cpu_timed(work: Callable[[], Any]) -> tuple[Any, float, float]:
 
 def write_inputs(root: str, texts: list[str]) -> None:
     """Texts as INPUT_FILES release files of the train split (round-robin)."""
-    from slimpajama.release import encode_record, release_relpath, write_release_file
+    from slimpajama.io.release import encode_record, release_relpath, write_release_file
 
     for f in range(INPUT_FILES):
         path = os.path.join(root, release_relpath("train", 1, f))
@@ -64,10 +64,10 @@ def min_cpu(works: dict[str, Callable[[], Any]], repeats: int) -> dict[str, floa
 
 
 def measure(texts: list[str], work_dir: str, loader_steps: int, repeats: int) -> dict[str, Any]:
-    from slimpajama import tokenize_pipeline as tp
-    from slimpajama.release import list_release_files
-    from slimpajama.tokenizer import encode_documents, gpt2_encoding
-    from slimpajama.train import TokenStream
+    from slimpajama.io.release import list_release_files
+    from slimpajama.io.tokenizer import encode_documents, gpt2_encoding
+    from slimpajama.tokenize import pipeline as tp
+    from slimpajama.train.stream import TokenStream
 
     text_mb = sum(len(t.encode()) for t in texts) / 1e6
     encoding = gpt2_encoding()

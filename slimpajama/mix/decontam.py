@@ -2,7 +2,7 @@
 
 Exact: a train document whose SHA-256 equals a holdout document's is removed (the reference's
 rule; texts are already ftfy-normalized by dedup, so the hash is of the text as written).
-Near: MinHash LSH over the holdout key texts (`slimpajama.keytext`); a train document sharing a
+Near: MinHash LSH over the holdout key texts (`slimpajama.core.keytext`); a train document sharing a
 band key with a holdout document is a candidate, and is removed when the exact shingle Jaccard of
 the two key texts is >= the threshold. The holdout is small (0.17 %), so the whole index travels
 as one side input; train documents are looked up one by one and no train text is ever grouped.
@@ -14,10 +14,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from slimpajama.jaccard import exact_jaccard
-from slimpajama.keytext import key_text
-from slimpajama.lsh import band_keys, optimal_params
-from slimpajama.minhash import MinHashParams, signatures
+from slimpajama.core.jaccard import exact_jaccard
+from slimpajama.core.keytext import key_text
+from slimpajama.core.lsh import band_keys, optimal_params
+from slimpajama.core.minhash import MinHashParams, signatures
 
 
 def exact_digest(text: str) -> bytes:

@@ -25,10 +25,12 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from slimpajama.accounting import Counts, merge_counts, tally
-from slimpajama.clusters_beam import DistributedClusters
-from slimpajama.config import DedupConfig
-from slimpajama.duplicates import (
+from slimpajama.core.accounting import Counts, merge_counts, tally
+from slimpajama.core.keep import Member, keep_policy
+from slimpajama.core.keytext import key_text
+from slimpajama.dedup.config import DedupConfig
+from slimpajama.dedup.distributed_clusters import DistributedClusters
+from slimpajama.dedup.edges import (
     NOT_VERIFIED,
     Edge,
     Removed,
@@ -37,18 +39,16 @@ from slimpajama.duplicates import (
     resolve_clusters,
     unique_pair,
 )
-from slimpajama.inputs import InputFile, Issue, discover_inputs
-from slimpajama.keep import Member, keep_policy
-from slimpajama.keytext import key_text
-from slimpajama.release import read_zstd_lines, release_relpath, write_release_file
-from slimpajama.scan import (
+from slimpajama.dedup.scan import (
     SET_NAME_LIST,
     SignedDoc,
     parse_staged_line,
     scan_file,
     split_doc_key,
 )
-from slimpajama.verify import verify_star
+from slimpajama.dedup.verify import verify_star
+from slimpajama.io.inputs import InputFile, Issue, discover_inputs
+from slimpajama.io.release import read_zstd_lines, release_relpath, write_release_file
 
 WORK = "_work"
 QUARANTINE_FILE = "quarantine/issues.jsonl"

@@ -2,7 +2,7 @@
 
 A shingle set is represented by the sorted unique 64-bit hashes of its shingles (the `fast`
 scheme's shingle hash with a fixed seed; the same shingle definition and short-text rule as the
-signatures, see `slimpajama.shingles`). A 64-bit collision between two distinct shingles of the
+signatures, see `slimpajama.core.shingles`). A 64-bit collision between two distinct shingles of the
 same pair has probability ~ m^2 / 2^64, negligible. Two empty sets have Jaccard 1.0 (the empty
 texts are identical).
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from slimpajama.shingles import hash_pieces, plan_chunks
+from slimpajama.core.shingles import hash_pieces, plan_chunks
 
 JACCARD_SEED = 0
 """Seed of the shingle hash used for exact Jaccard (independent of any signature seed)."""

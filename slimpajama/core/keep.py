@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from slimpajama.sources import SET_NAMES
+from slimpajama.core.sources import SET_NAMES
 
 
 class Member(NamedTuple):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from slimpajama.cluster import components, connected_components
-from slimpajama.keep import Member, choose_keeper
+from slimpajama.core.keep import Member, choose_keeper
+from slimpajama.core.union_find import components, connected_components
 
 NOT_VERIFIED = -1.0
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from slimpajama.mixture import COUNTERS, mixture_names
-from slimpajama.split import HOLDOUT_FRACTION
+from slimpajama.core.mixture import mixture_names
+from slimpajama.core.split import HOLDOUT_FRACTION
+from slimpajama.mix.counters import COUNTERS
 
 
 def print_mix_table(report: dict[str, Any]) -> None:
@@ -65,9 +66,10 @@ def mix_command(ctx: click.Context, input_root: str, mixture: str, output: str, 
     Writes OUTPUT/{train,validation,test}/chunk*/example_*.jsonl.zst and report.json.
     Any other --option is passed to Apache Beam.
     """
-    from slimpajama.decontam import NearParams  # imports numpy and Beam: keep --help fast
-    from slimpajama.mix_pipeline import MixConfig, run_mix
-    from slimpajama.mixture import Target, default_counter, load_mixture
+    from slimpajama.core.mixture import Target, load_mixture
+    from slimpajama.mix.counters import default_counter
+    from slimpajama.mix.decontam import NearParams  # imports numpy and Beam: keep --help fast
+    from slimpajama.mix.pipeline import MixConfig, run_mix
 
     if tokens is not None and epochs is not None:
         raise click.UsageError("pass at most one of --tokens and --epochs")

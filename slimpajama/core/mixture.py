@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import xxhash
 
-from slimpajama.paths import pipelines_dir
-from slimpajama.sources import SET_NAMES
+from slimpajama.core.paths import pipelines_dir
+from slimpajama.core.sources import SET_NAMES
 
 BUCKET_BITS = 16
 N_BUCKETS = 1 << BUCKET_BITS
@@ -39,31 +39,6 @@ MAX_SEED = (1 << 64) - 1
 MIXTURE_DIR = pipelines_dir() / "mixtures"
 """Bundled mixtures, addressable by file stem (`slimpajama-627b`, `redpajama-1t`, `natural`)."""
 _MIXTURE_KEYS = {"name", "description", "shares"}
-
-
-COUNTERS = ("gpt2", "bytes")
-"""Token counters: GPT-2 BPE tokens (`slimpajama.tokenizer`), or UTF-8 bytes as a documented proxy."""
-
-
-def default_counter() -> str:
-    """"gpt2" when the offline GPT-2 tokenizer is importable, else "bytes"."""
-    try:
-        import slimpajama.tokenizer  # noqa: F401
-    except ImportError:
-        return "bytes"
-    return "gpt2"
-
-
-def token_counter(kind: str) -> Callable[[str], int]:
-    """Function text -> token count in the units of `kind` (see COUNTERS)."""
-    if kind == "bytes":
-        return lambda text: len(text.encode("utf-8"))
-    if kind == "gpt2":
-        from slimpajama.tokenizer import gpt2_encoding
-
-        encode = gpt2_encoding().encode_ordinary
-        return lambda text: len(encode(text))
-    raise ValueError(f"unknown token counter {kind!r}; expected one of {COUNTERS}")
 
 
 def doc_hash(seed: int, purpose: str, relpath: str, line: int, copy: int = 0) -> int:

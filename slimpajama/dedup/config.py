@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from slimpajama.keep import DEFAULT_SOURCE_PRIORITY, KEEP_POLICIES
-from slimpajama.paths import pipelines_dir
+from slimpajama.core.keep import DEFAULT_SOURCE_PRIORITY, KEEP_POLICIES
+from slimpajama.core.paths import pipelines_dir
 
 PIPELINES_DIR = str(pipelines_dir())
 SCOPES = ("global", "local")
@@ -56,7 +56,7 @@ class DedupConfig:
     recipe: str | None = None
 
     def __post_init__(self) -> None:
-        from slimpajama.minhash import SCHEMES  # the core owns the scheme names
+        from slimpajama.core.minhash import SCHEMES  # the core owns the scheme names
 
         problems = []
         if self.scope not in SCOPES:
@@ -93,7 +93,7 @@ class DedupConfig:
     def band_rows(self) -> tuple[int, int]:
         """(bands, rows): explicit; or, with --recall, the fewest false positives at that recall
         at the threshold; else datasketch's optimum for (threshold, num_perm)."""
-        from slimpajama.lsh import optimal_params, recall_params
+        from slimpajama.core.lsh import optimal_params, recall_params
 
         if self.bands is not None and self.rows is not None:
             return self.bands, self.rows
@@ -103,7 +103,7 @@ class DedupConfig:
 
     def minhash_params(self):
         """The MinHash core's parameters for this run."""
-        from slimpajama.minhash import MinHashParams
+        from slimpajama.core.minhash import MinHashParams
 
         return MinHashParams(
             scheme=self.scheme, num_perm=self.num_perm, ngram=self.ngram, shingle=self.shingle,

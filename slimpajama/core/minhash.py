@@ -6,14 +6,14 @@ Schemes (recorded with every persisted signature through `MinHashParams.tag`; ne
   Value per permutation: `((a*h + b) mod 2^64) mod (2^61 - 1)`, low 32 bits, minimum over shingles.
 - `affine32`: bit-identical to datasketch 2.0's default scheme with the same sha1 hash:
   `h' = fmix32(h)`, value `(a*h' + b) mod 2^32`.
-- `fast` (default): 64-bit vectorized shingle hashes (`slimpajama.shingles`) and one-permutation
+- `fast` (default): 64-bit vectorized shingle hashes (`slimpajama.core.shingles`) and one-permutation
   hashing (OPH): the high 32 bits of a shingle's hash pick one of num_perm bins, the low 32 bits
   are its value, each bin keeps its minimum; bins no shingle fell into are filled by optimal
   densification (Shrivastava 2017): an empty bin j copies the value of the first non-empty bin
   along a fixed seed-derived probe order of the bins, the same for all documents. The Jaccard
   estimate (fraction of equal positions) is unbiased.
 
-Shingle sets (char/word n-grams, short-text rule) are defined in `slimpajama.shingles`; for
+Shingle sets (char/word n-grams, short-text rule) are defined in `slimpajama.core.shingles`; for
 `reference`/`affine32` the short-text rule is the only deliberate difference from datasketch fed
 with SlimPajama's shingles (a short text hashes as one shingle, the whole text). The empty text
 has no shingle and gets the all-0xFFFFFFFF signature under every scheme.
@@ -28,8 +28,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from slimpajama.keytext import key_text
-from slimpajama.shingles import (
+from slimpajama.core.keytext import key_text
+from slimpajama.core.shingles import (
     check_shingle,
     hash_pieces,
     plan_chunks,

@@ -1,7 +1,7 @@
 """Scan one input file: read → normalize → short filter → sign + band, as a pure generator.
 
 `scan_file` yields tagged events in input order; the Beam stage only routes them:
-- ("issue", Issue): a quarantined record, a warning or a file-level event (from slimpajama.inputs);
+- ("issue", Issue): a quarantined record, a warning or a file-level event (from slimpajama.io.inputs);
 - ("staged", bytes): `b"<line>\\t" + release line` for every long document (the text is written once,
   next to the worker, and never goes through a shuffle);
 - ("signed", SignedDoc): the document's key, source, size and LSH band keys;
@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from slimpajama.accounting import Counts, tally
-from slimpajama.config import DedupConfig
-from slimpajama.inputs import Document, InputFile, Issue, read_input_file
-from slimpajama.keytext import key_text
-from slimpajama.lsh import band_keys
-from slimpajama.minhash import signatures
-from slimpajama.normalize import normalize_text
-from slimpajama.release import encode_record
-from slimpajama.sources import SET_NAMES
+from slimpajama.core.accounting import Counts, tally
+from slimpajama.core.keytext import key_text
+from slimpajama.core.lsh import band_keys
+from slimpajama.core.minhash import signatures
+from slimpajama.core.normalize import normalize_text
+from slimpajama.core.sources import SET_NAMES
+from slimpajama.dedup.config import DedupConfig
+from slimpajama.io.inputs import Document, InputFile, Issue, read_input_file
+from slimpajama.io.release import encode_record
 
 SET_NAME_LIST: tuple[str, ...] = tuple(sorted(SET_NAMES.values()))
 """Set names by a small int index (what travels through shuffles)."""

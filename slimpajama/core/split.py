@@ -8,7 +8,7 @@ a held-out document is written once (its repeats would only duplicate the holdou
 
 from __future__ import annotations
 
-from slimpajama.mixture import doc_hash
+from slimpajama.core.mixture import doc_hash
 
 HOLDOUT_FRACTION = 0.0017
 """SlimPajama's holdout: 0.17 % of documents, halved into validation and test."""

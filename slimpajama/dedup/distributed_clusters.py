@@ -1,5 +1,5 @@
 """Clusters without a single-worker step: `DistributedClusters` turns candidate edges into removed
-documents with alternating large-star / small-star rounds (slimpajama.components) and a keeper
+documents with alternating large-star / small-star rounds (slimpajama.core.star_rounds) and a keeper
 choice per component, all keyed by node or root. Same `Removed` records as the union-find path.
 """
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import apache_beam as beam
 
-from slimpajama.components import large_star, small_star, star_root, undirected
-from slimpajama.duplicates import Edge, Removed
-from slimpajama.keep import Member, choose_keeper
+from slimpajama.core.keep import Member, choose_keeper
+from slimpajama.core.star_rounds import large_star, small_star, star_root, undirected
+from slimpajama.dedup.edges import Edge, Removed
 
 
 class ComponentsNotConverged(RuntimeError):

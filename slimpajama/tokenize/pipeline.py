@@ -30,15 +30,15 @@ import numpy as np
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from slimpajama import __version__
-from slimpajama.beam_options import pipeline_options
-from slimpajama.release import SPLITS, list_release_files, read_release_file
-from slimpajama.shards import (
+from slimpajama.io.beam_options import pipeline_options
+from slimpajama.io.release import SPLITS, list_release_files, read_release_file
+from slimpajama.io.shards import (
     HDF5_SEQUENCES_PER_FILE,
     TOKEN_DTYPE,
     write_hdf5_file,
     write_megatron_shard,
 )
-from slimpajama.tokenizer import EOS_ID, encode_documents, gpt2_encoding, tokenizer_identity
+from slimpajama.io.tokenizer import EOS_ID, encode_documents, gpt2_encoding, tokenizer_identity
 
 FORMATS: tuple[str, ...] = ("megatron", "hdf5")
 DEFAULT_SHARD_TOKENS = 2**27

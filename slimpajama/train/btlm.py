@@ -5,7 +5,7 @@ Architecture as BTLM-3B-8K (pipelines/btlm-3b-8k.json): pre-LayerNorm blocks, AL
 token embeddings x `embeddings_scale` (14.6), attention logits / d_head (not sqrt(d_head)),
 output logits x `output_logits_scale` (0.222 = output alpha 2.22 x width scale 0.1), and hidden
 matrices trained at learning rate x `width_scale`. `train_smoke` trains a few-million-parameter
-version of it on CPU through `slimpajama.train.TokenStream`.
+version of it on CPU through `slimpajama.train.stream.TokenStream`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from slimpajama.train import BTLM_SCHEDULE_PATH, TokenStream, load_schedule
+from slimpajama.train.stream import BTLM_SCHEDULE_PATH, TokenStream, load_schedule
 
 
 @dataclass(frozen=True)

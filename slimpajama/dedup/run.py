@@ -21,11 +21,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from slimpajama import __version__
-from slimpajama.accounting import accounting_errors, source_table
-from slimpajama.beam_options import is_dry_run, pipeline_options
-from slimpajama.clusters_beam import ComponentsNotConverged
-from slimpajama.config import ConfigError, DedupConfig
-from slimpajama.dedup import (
+from slimpajama.core.accounting import accounting_errors, source_table
+from slimpajama.core.lsh import candidate_probability
+from slimpajama.dedup.config import ConfigError, DedupConfig
+from slimpajama.dedup.distributed_clusters import ComponentsNotConverged
+from slimpajama.dedup.pipeline import (
     CLUSTERS_FILE,
     COUNTS_FILE,
     QUARANTINE_FILE,
@@ -33,8 +33,8 @@ from slimpajama.dedup import (
     WORK,
     build_dedup_pipeline,
 )
-from slimpajama.inputs import InputError, discover_inputs, unrecognized_files
-from slimpajama.lsh import candidate_probability
+from slimpajama.io.beam_options import is_dry_run, pipeline_options
+from slimpajama.io.inputs import InputError, discover_inputs, unrecognized_files
 
 VERSIONED_PACKAGES = ("apache-beam", "numpy", "datasketch", "ftfy", "xxhash", "zstandard", "pyarrow")
 EXAMPLE_ISSUES = 50

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from slimpajama.dedup import DUPLICATES_FILE, EDGES_FILE, QUARANTINE_FILE, SHORT_FILE
+from slimpajama.dedup.pipeline import DUPLICATES_FILE, EDGES_FILE, QUARANTINE_FILE, SHORT_FILE
 
 
 class UnknownDocument(LookupError):

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from slimpajama.paths import pipelines_dir
-from slimpajama.shards import read_megatron_shard
+from slimpajama.core.paths import pipelines_dir
+from slimpajama.io.shards import read_megatron_shard
 
 STATE_VERSION = 1
 BTLM_SCHEDULE_PATH = str(pipelines_dir() / "btlm-3b-8k.json")

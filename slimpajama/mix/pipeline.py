@@ -31,23 +31,20 @@ import apache_beam as beam
 import zstandard
 from apache_beam.io.filesystems import FileSystems
 
-from slimpajama.beam_options import pipeline_options
-from slimpajama.decontam import HoldoutIndex, NearParams, build_holdout_index, contamination
-from slimpajama.mixture import (
-    COUNTERS,
+from slimpajama.core.mixture import (
     MAX_SEED,
     Amount,
     MixPlan,
     Mixture,
     SourceHistogram,
     Target,
-    default_counter,
     doc_hash,
     plan_mix,
     selection_bucket,
-    token_counter,
 )
-from slimpajama.release import (
+from slimpajama.core.split import HOLDOUT_FRACTION, holdout_threshold, split_of
+from slimpajama.io.beam_options import pipeline_options
+from slimpajama.io.release import (
     SPLITS,
     encode_record,
     list_release_files,
@@ -55,7 +52,8 @@ from slimpajama.release import (
     release_relpath,
     write_release_file,
 )
-from slimpajama.split import HOLDOUT_FRACTION, holdout_threshold, split_of
+from slimpajama.mix.counters import COUNTERS, default_counter, token_counter
+from slimpajama.mix.decontam import HoldoutIndex, NearParams, build_holdout_index, contamination
 
 BINS_DIR = "_bins"
 SUMMARY_NAME = "_summary.json"

@@ -1,6 +1,6 @@
 """Input discovery and robust record reading for RedPajama-1T-layout corpora.
 
-Layout: `<root>/<source folder>/**/<name>` with source folder one of `slimpajama.sources.SET_NAMES`
+Layout: `<root>/<source folder>/**/<name>` with source folder one of `slimpajama.core.sources.SET_NAMES`
 (CommonCrawl as `common_crawl/<snapshot>/`) and names ending in `.jsonl`, `.jsonl.zst` or
 `.jsonl.gz` (the real CC names `*.json.gz.dedup.classifier.jsonl.zst` end in `.jsonl.zst`).
 
@@ -24,7 +24,7 @@ import zstandard
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from slimpajama.sources import FOLDERS, SET_NAMES
+from slimpajama.core.sources import FOLDERS, SET_NAMES
 
 RECOGNIZED_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.zst", ".jsonl.gz")
 """Input file name endings; `.json.gz.dedup.classifier.jsonl.zst` (CC) ends in `.jsonl.zst`."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from slimpajama.duplicates import Edge
-from slimpajama.jaccard import jaccard, shingle_hash_sets, shingle_hashes
+from slimpajama.core.jaccard import jaccard, shingle_hash_sets, shingle_hashes
+from slimpajama.dedup.edges import Edge
 
 
 def verify_star(
