@@ -541,7 +541,7 @@ def run_configuration(name: str, args: list[str], rp: Path, truth: dict) -> dict
     out = DATA / "quality-out" / name
     timing = run_cli(["--input", str(rp), "--output", str(out), "--overwrite", *args])
     report = json.loads((out / "report.json").read_text())
-    table = pq.read_table(out / "duplicates.parquet")
+    table = pq.read_table(out / "duplicates")
     duplicates = table.to_pylist()
     verified = "--verify" in args
     result = {

@@ -351,10 +351,11 @@ class GatherEdges(beam.CombineFn):
         return acc
 
     def compact(self, acc: tuple[list[np.ndarray], list[Edge]]) -> tuple:
+        """The accumulator as one EDGE array and no pending edges."""
         blocks, pending = acc
         if pending:
-            blocks = [np.concatenate([*blocks, edge_records(pending, SET_INDEX)])]
-        return blocks, []
+            blocks = [*blocks, edge_records(pending, SET_INDEX)]
+        return ([np.concatenate(blocks)] if len(blocks) > 1 else blocks), []
 
     def merge_accumulators(self, accs: Iterable[tuple]) -> tuple:
         blocks, pending = [], []
