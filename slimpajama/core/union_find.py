@@ -66,12 +66,13 @@ def component_roots(a: np.ndarray, b: np.ndarray, num_nodes: int) -> np.ndarray:
     Hook-and-shortcut rounds over int arrays (no Python object per node or edge): every edge whose
     endpoints have different roots hooks the larger root under the smaller one, then pointer
     jumping flattens every tree to depth one. Roots only ever point to smaller indices, so the
-    forest has no cycles and each component ends at its minimum. Memory: one int64 per node plus
-    a few int64 temporaries per edge.
+    forest has no cycles and each component ends at its minimum. Memory: one index per node plus
+    a few index temporaries per edge (int32 when `a` and `b` are int32, else int64).
     """
-    parent = np.arange(num_nodes, dtype=np.int64)
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
+    a, b = np.asarray(a), np.asarray(b)
+    index = np.int32 if a.dtype == np.int32 and b.dtype == np.int32 else np.int64
+    parent = np.arange(num_nodes, dtype=index)
+    a, b = a.astype(index, copy=False), b.astype(index, copy=False)
     while True:
         root_a, root_b = parent[a], parent[b]
         differ = root_a != root_b

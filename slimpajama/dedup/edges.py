@@ -26,6 +26,9 @@ NOT_VERIFIED = -1.0
 BAND_PARTITIONS = 256
 """Band-key-space partitions of the bucket shuffle (by the top 8 bits of the band key)."""
 
+YIELD_BLOCK = 1 << 16
+"""Removed records are built from the arrays this many at a time."""
+
 BAND_ENTRY = np.dtype([
     ("band", "<u2"), ("scope", "u1"), ("key", "<u8"), ("doc_key", "<u8"), ("nbytes", "<i8"),
     ("set_index", "u1"),
@@ -182,39 +185,49 @@ def removed_of_edges(
 ) -> Iterator[Removed]:
     """Every non-kept member of every cluster of `edges` (unique (a, b) pairs), by document key.
 
-    One worker, int arrays only: nodes are made dense with np.unique, clustered with the
-    vectorized union-find, keepers found with one lexsort over (root, keeper rank, key).
+    One worker, int arrays only: document keys become dense int32 indices (sorted, so index order
+    is key order), clusters come from the vectorized union-find, keepers from one lexsort over
+    (root, keeper rank, index), first matches from np.minimum.at over (band, partner) codes.
+    Besides the 44-byte edge records this holds about 100 bytes per document (measured).
     """
     if len(edges) == 0:
         return
-    count = len(edges)
-    nodes, dense = np.unique(np.concatenate([edges["a"], edges["b"]]), return_inverse=True)
-    a, b = dense[:count], dense[count:]
-    roots = component_roots(a, b, len(nodes))
-    nbytes = np.empty(len(nodes), dtype=np.int64)
-    set_index = np.empty(len(nodes), dtype=np.uint8)
+    nodes = np.unique(np.concatenate([edges["a"], edges["b"]]))
+    count = len(nodes)
+    index = np.int32 if count < 2**31 else np.int64
+    a = np.searchsorted(nodes, edges["a"]).astype(index)
+    b = np.searchsorted(nodes, edges["b"]).astype(index)
+    roots = component_roots(a, b, count)
+    nbytes = np.empty(count, dtype=np.int64)
+    set_index = np.empty(count, dtype=np.uint8)
     nbytes[a], set_index[a] = edges["a_nbytes"], edges["a_set"]
     nbytes[b], set_index[b] = edges["b_nbytes"], edges["b_set"]
     order = np.lexsort((keeper_rank(keep, source_priority, nbytes, set_index, set_names), roots))
     by_root = roots[order]
     first = order[np.r_[True, by_root[1:] != by_root[:-1]]]  # the keeper of each root
-    kept = np.empty(len(nodes), dtype=np.int64)
+    del order, by_root
+    kept = np.empty(count, dtype=index)
     kept[roots[first]] = first
     kept = kept[roots]
-    # first match: the smallest (band, partner key) over both directions of each node's edges
-    node = np.concatenate([a, b])
-    partner = np.concatenate([b, a])
-    band = np.concatenate([edges["band"], edges["band"]])
-    order = np.lexsort((partner, band, node))
-    by_node = node[order]
-    first_edge = order[np.r_[True, by_node[1:] != by_node[:-1]]]  # one per node, by node index
-    match_partner, match_band = partner[first_edge], band[first_edge]
-    match_jaccard = np.concatenate([edges["jaccard"], edges["jaccard"]])[first_edge]
-    gone = np.flatnonzero(kept != np.arange(len(nodes)))
-    columns = (nodes[gone], set_index[gone], nbytes[gone], nodes[roots[gone]], nodes[kept[gone]],
-               match_band[gone], nodes[match_partner[gone]], match_jaccard[gone])
-    for key, s, size, root, keeper, mband, mkey, jaccard in zip(*(c.tolist() for c in columns), strict=True):
-        yield Removed(key, set_names[s], size, root, keeper, mband, mkey, jaccard)
+    # first match of each document: the smallest (band, partner) code over its edges both ways
+    match = np.full(count, np.iinfo(np.int64).max, dtype=np.int64)
+    match_jaccard = np.empty(count, dtype=np.float64)
+    band = edges["band"].astype(np.int64) * count
+    for node, partner in ((a, b), (b, a)):
+        np.minimum.at(match, node, band + partner)
+    for node, partner in ((a, b), (b, a)):
+        chosen = match[node] == band + partner  # (node, partner) pairs are unique: one per node
+        match_jaccard[node[chosen]] = edges["jaccard"][chosen]
+    del band
+    removed = np.flatnonzero(kept != np.arange(count, dtype=index))
+    for start in range(0, len(removed), YIELD_BLOCK):  # Python objects for one block at a time
+        gone = removed[start:start + YIELD_BLOCK]
+        columns = (nodes[gone], set_index[gone], nbytes[gone], nodes[roots[gone]], nodes[kept[gone]],
+                   match[gone] // count, nodes[match[gone] % count], match_jaccard[gone])
+        for key, s, size, root, keeper, match_band, match_key, jaccard in zip(
+            *(c.tolist() for c in columns), strict=True
+        ):
+            yield Removed(key, set_names[s], size, root, keeper, match_band, match_key, jaccard)
 
 
 def resolve_clusters(edges: Iterable[Edge], policy: Callable[[Member], tuple]) -> list[Removed]:
