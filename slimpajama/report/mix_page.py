@@ -126,6 +126,7 @@ def _repeats_section(page: Page, report: dict[str, Any], names: list[str]) -> No
     sources = report["sources"]
     copies = sorted({int(c) for n in names for c in sources[n]["repeat_histogram"]})
     counts = {n: [sources[n]["repeat_histogram"].get(str(c), 0) for c in copies] for n in names}
+    labels = [f"{c} {'copy' if c == 1 else 'copies'}" for c in copies]
     rows = [
         [Cell(n)]
         + [
@@ -138,13 +139,11 @@ def _repeats_section(page: Page, report: dict[str, Any], names: list[str]) -> No
         "sec-mix-repeats",
         "Repeats",
         paragraph("Number of available documents per number of copies in the mix (0 = left out)."),
-        table("table-mix-repeats", ["source"] + [f"{c} copies" for c in copies], rows),
+        table("table-mix-repeats", ["source", *labels], rows),
         figure(
             "fig-mix-repeats",
             "Documents by number of copies in the mix",
-            figures.grouped_bars(
-                "fig-mix-repeats", [f"{c} copies" for c in copies], counts, "documents"
-            ),
+            figures.grouped_bars("fig-mix-repeats", labels, counts, "documents"),
         ),
     )
 

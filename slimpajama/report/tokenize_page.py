@@ -54,6 +54,8 @@ def tokenize_page(manifest: dict[str, Any], root: str) -> Page:
         f"{manifest['format']} shards, tokenizer {tokenizer['name']} ({tokenizer['source']}), "
         f"{tokenizer['encode']}",
     )
+    hdf5 = manifest["format"] == "hdf5"  # shards hold sequences of seq_len tokens, not documents
+    shard_unit = "sequences" if hdf5 else "documents"
     split_rows = [
         [
             Cell(s),
@@ -62,6 +64,14 @@ def tokenize_page(manifest: dict[str, Any], root: str) -> Page:
             cell(len(splits[s]["shards"]), element_id("tok", s, "shards")),
             cell(splits[s]["input_files"]),
         ]
+        + (
+            [
+                cell(splits[s]["sequences"], element_id("tok", s, "sequences")),
+                cell(splits[s]["dropped_tail_tokens"]),
+            ]
+            if hdf5
+            else []
+        )
         for s in split_names
     ]
     page.section(
@@ -69,7 +79,8 @@ def tokenize_page(manifest: dict[str, Any], root: str) -> Page:
         "Splits",
         table(
             "table-tok-splits",
-            ["split", "documents", "tokens", "shards", "input files"],
+            ["split", "documents", "tokens", "shards", "input files"]
+            + (["sequences", "dropped tail tokens"] if hdf5 else []),
             split_rows,
         ),
     )
@@ -115,7 +126,7 @@ def tokenize_page(manifest: dict[str, Any], root: str) -> Page:
             shard_rows.append(
                 [
                     Cell(shard["name"]),
-                    cell(shard["documents"]),
+                    cell(shard[shard_unit]),
                     cell(shard["tokens"], element_id("shard", shard["name"], "tokens")),
                     cell(on_disk),
                 ]
@@ -124,7 +135,7 @@ def tokenize_page(manifest: dict[str, Any], root: str) -> Page:
     parts.append(
         table(
             "table-tok-shards",
-            ["shard", "documents", "tokens", "bytes on disk"],
+            ["shard", shard_unit, "tokens", "bytes on disk"],
             shard_rows[:MAX_SHARD_ROWS],
         )
     )
