@@ -284,7 +284,7 @@ class _Vocabulary:
     def __init__(self, seed: int) -> None:
         rng = np.random.default_rng([seed, 7919])
         count = _WORDS - len(_FUNCTION_WORDS)
-        syllables = np.minimum(rng.geometric(0.55, count), 4)
+        syllables = np.minimum(rng.geometric(0.6, count), 3)
         pieces = [
             (rng.integers(len(_ONSETS), size=count * 4), rng.integers(len(_VOWELS), size=count * 4),
              rng.integers(len(_CODAS), size=count * 4))
@@ -308,8 +308,10 @@ class _Vocabulary:
             np.searchsorted(np.cumsum(weights) / weights.sum(), (np.arange(1 << 18) + 0.5) / (1 << 18)),
             _WORDS - 1).astype(np.int32)
         variants = self.words + [w[:1].upper() + w[1:] for w in self.words]
-        self.tokens = [v + suffix for suffix in _SUFFIX_TEXT for v in variants]
+        self.tokens = np.array([v + suffix for suffix in _SUFFIX_TEXT for v in variants], dtype=object)
         self.token_bytes = np.fromiter(map(len, self.tokens), dtype=np.int64, count=len(self.tokens))
+        cuts = np.cumsum(_INNER_RATES / _INNER_RATES.sum())[:-1]
+        self.suffix_lut = np.searchsorted(cuts, (np.arange(1024) + 0.5) / 1024, "right").astype(np.int64)
 
     def lines(self, rng: np.random.Generator, words_per_line: np.ndarray,
               titles: np.ndarray) -> list[str]:
@@ -317,9 +319,9 @@ class _Vocabulary:
         lines flagged in `titles` end without a full stop."""
         counts = np.maximum(words_per_line.astype(np.int64), 1)
         total = int(counts.sum())
-        words = self.inverse_cdf[rng.integers(0, 1 << 18, total, dtype=np.int32)]
-        cuts = np.cumsum(_INNER_RATES / _INNER_RATES.sum())[:-1]
-        suffix = np.searchsorted(cuts, rng.random(total), "right").astype(np.int64)
+        draws = rng.integers(0, 1 << 28, total, dtype=np.int32)  # 18 bits word, 10 bits suffix
+        words = self.inverse_cdf[draws & ((1 << 18) - 1)]
+        suffix = self.suffix_lut[draws >> 18]
         ends = np.cumsum(counts) - 1
         ending = np.where(titles, 6, np.where(rng.random(counts.size) < 0.04, 7, 5))
         suffix[ends] = ending
@@ -328,7 +330,7 @@ class _Vocabulary:
         capital[ends[:-1] + 1] = True
         capital[0] = True
         tokens = words + _WORDS * (2 * suffix + capital)
-        text = "".join(map(self.tokens.__getitem__, tokens.tolist()))
+        text = "".join(self.tokens[tokens].tolist())
         stops = np.cumsum(np.take(self.token_bytes, tokens))[ends].tolist()
         starts = [0, *stops[:-1]]
         return [text[a:b] for a, b in zip(starts, stops, strict=True)]
@@ -423,7 +425,8 @@ class _Materials:
 def _script_word(word: str, pool: list[str], rnd: random.Random) -> str:
     """`word` written in another script, keeping its trailing punctuation and capital."""
     stem = word.rstrip(".,?:;")
-    return _pick(rnd, pool) + word[len(stem) :]
+    other = _pick(rnd, pool)
+    return (other.capitalize() if stem[:1].isupper() else other) + word[len(stem) :]
 
 
 def _plant_line(line: str, feature: str, items: int, full: bool, materials: _Materials,
@@ -649,7 +652,9 @@ def _plant(lines: list[str], plan: _DocumentPlan, doc: int, source: str, rnd: ra
            materials: _Materials) -> None:
     """Plant the document's drawn features into `lines` (in place)."""
     shape = _SHAPES[source]
-    candidates = [k for k, line in enumerate(lines) if line and not line.isspace()]
+    candidates = [k for k, line in enumerate(lines) if " " in line.strip()]  # >= 2 words
+    if not candidates:
+        candidates = [k for k, line in enumerate(lines) if line and not line.isspace()]
     features = [f for f, on in zip(_FEATURES, plan.features[doc].tolist(), strict=True) if on]
     if plan.any[doc] and not features:
         features = ["other"]
