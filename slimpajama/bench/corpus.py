@@ -266,12 +266,44 @@ _FUNCTION_WORDS = (
     "most made about over such between him our any people many where state world three during "
     "used through while each part well those both under very same since found number"
 ).split()
+_COMMON_WORDS = (
+    "make like just know take into year good some could them see other than then now look only "
+    "come over think also back after use work first well way even want because any give day most "
+    "us great man need life child world school still try last ask feel become leave put mean keep "
+    "let begin seem help talk turn start show hear play run move live believe hold bring happen "
+    "write provide sit stand lose pay meet include continue set learn change lead understand watch "
+    "follow stop create speak read allow add spend grow open walk win offer remember love consider "
+    "appear buy wait serve die send expect build stay fall cut reach kill remain suggest raise pass "
+    "sell require report decide pull home water room mother area money story fact month lot right "
+    "study book eye job word business issue side kind head house service friend father power hour "
+    "game line end member law car city community name president team minute idea kid body "
+    "information back parent face others level office door health person art war history party "
+    "result morning reason research girl guy moment air teacher force education foot boy age "
+    "policy process music market sense nation plan college interest death experience effect class "
+    "control care field development role effort rate heart drug show leader light voice wife "
+    "police mind price report decision son view relationship town road arm difference value "
+    "building action model season society tax director position player record paper space ground "
+    "form event official matter center couple site project activity star table need court oil "
+    "situation cost industry figure street image phone data picture practice piece land product "
+    "doctor wall patient worker news test movie north love support technology step baby computer "
+    "type attention film tree source organization hair window evidence population site fire "
+    "problem system program question government company number group country week point hand "
+    "place case night public small large national young different important local social high "
+    "possible political real whole economic free military true federal international full "
+    "special easy clear recent certain personal open red difficult available likely short single "
+    "medical current wrong private past foreign fine common poor natural significant similar hot "
+    "dead central happy serious ready simple left physical general environmental financial blue "
+    "democratic dark various entire close legal religious cold final main green nice huge popular "
+    "traditional cultural new old long little own other great big"
+).split()
 _ONSETS = "b c d f g h l m n p r s t v w b c d l m p r s t st tr pr ch sh th br gr cl pl fr".split()
 _VOWELS = "a e i o u a e i o ea ou io ai ee".split()
 _CODAS = ["", "", "", "n", "r", "s", "t", "l", "nd", "st", "rt", "ng", "ck", "m", "ll"]
-_ENDINGS = ["", "", "", "", "s", "ed", "ing", "er", "ly", "tion", "al", "ment"]
+_ENDINGS = ["", "", "", "", "s", "s", "ed", "ing", "er", "ly", "tion", "al", "ment", "ness", "able",
+            "ers", "ful"]
+_PREFIXES = ["", "", "", "", "", "un", "re", "in", "dis", "pre", "over", "out", "non", "sub"]
 _WORDS = 30_000
-_SUFFIX_TEXT = (" ", ", ", ". ", "? ", ": ", ".", "", "?")
+_SUFFIX_TEXT = (" ", ", ", ". ", "? ", ": ", ".\n", "\n", "?\n")
 """What follows a word: 0-4 inside a line, 5-7 at a line end (full stop, none, question)."""
 _INNER_RATES = np.array([0.845, 0.07, 0.07, 0.005, 0.01])
 _SENTENCE_END = (2, 3)
@@ -283,18 +315,24 @@ class _Vocabulary:
 
     def __init__(self, seed: int) -> None:
         rng = np.random.default_rng([seed, 7919])
-        count = _WORDS - len(_FUNCTION_WORDS)
-        syllables = np.minimum(rng.geometric(0.6, count), 3)
-        pieces = [
-            (rng.integers(len(_ONSETS), size=count * 4), rng.integers(len(_VOWELS), size=count * 4),
-             rng.integers(len(_CODAS), size=count * 4))
-        ][0]
+        common = list(dict.fromkeys(w for w in _COMMON_WORDS if w not in _FUNCTION_WORDS))
+        count = _WORDS - len(_FUNCTION_WORDS) - len(common)
+        # a third syllable words, two thirds a common word with an English prefix / suffix
+        syllables = np.minimum(rng.geometric(0.7, count), 3)
+        onsets, vowels, codas = (rng.integers(len(table), size=(count, 3))
+                                 for table in (_ONSETS, _VOWELS, _CODAS))
+        roots = rng.integers(len(common), size=count)
+        prefixes = rng.integers(len(_PREFIXES), size=count)
         endings = rng.integers(len(_ENDINGS), size=count)
+        kinds = rng.random(count)
         words = []
         for i in range(count):
-            parts = [_ONSETS[pieces[0][4 * i + j]] + _VOWELS[pieces[1][4 * i + j]]
-                     + _CODAS[pieces[2][4 * i + j]] for j in range(int(syllables[i]))]
-            words.append("".join(parts) + _ENDINGS[endings[i]])
+            if kinds[i] < 0.33:
+                stem = "".join(_ONSETS[onsets[i, j]] + _VOWELS[vowels[i, j]] + _CODAS[codas[i, j]]
+                               for j in range(int(syllables[i])))
+            else:
+                stem = _PREFIXES[prefixes[i]] + common[roots[i]]
+            words.append(stem + _ENDINGS[endings[i]])
         numbers = rng.integers(0, 6, count)
         for i in np.flatnonzero(rng.random(count) < 0.04).tolist():  # numbers at random ranks
             kind = int(numbers[i])
@@ -302,16 +340,15 @@ class _Vocabulary:
                         str(int(rng.integers(2, 100))) if kind < 4 else
                         f"{rng.integers(1, 10)}.{rng.integers(0, 10)}" if kind == 4 else
                         f"{rng.integers(1, 100)}%")
-        self.words = _FUNCTION_WORDS + words
+        self.words = _FUNCTION_WORDS + common + words
         weights = 1.0 / (np.arange(_WORDS) + 2.7)
         self.inverse_cdf = np.minimum(
             np.searchsorted(np.cumsum(weights) / weights.sum(), (np.arange(1 << 18) + 0.5) / (1 << 18)),
             _WORDS - 1).astype(np.int32)
         variants = self.words + [w[:1].upper() + w[1:] for w in self.words]
         self.tokens = np.array([v + suffix for suffix in _SUFFIX_TEXT for v in variants], dtype=object)
-        self.token_bytes = np.fromiter(map(len, self.tokens), dtype=np.int64, count=len(self.tokens))
         cuts = np.cumsum(_INNER_RATES / _INNER_RATES.sum())[:-1]
-        self.suffix_lut = np.searchsorted(cuts, (np.arange(1024) + 0.5) / 1024, "right").astype(np.int64)
+        self.suffix_lut = np.searchsorted(cuts, (np.arange(1024) + 0.5) / 1024, "right").astype(np.int32)
 
     def lines(self, rng: np.random.Generator, words_per_line: np.ndarray,
               titles: np.ndarray) -> list[str]:
@@ -321,19 +358,18 @@ class _Vocabulary:
         total = int(counts.sum())
         draws = rng.integers(0, 1 << 28, total, dtype=np.int32)  # 18 bits word, 10 bits suffix
         words = self.inverse_cdf[draws & ((1 << 18) - 1)]
-        suffix = self.suffix_lut[draws >> 18]
+        suffix = self.suffix_lut[draws >> 18]  # int32
         ends = np.cumsum(counts) - 1
         ending = np.where(titles, 6, np.where(rng.random(counts.size) < 0.04, 7, 5))
         suffix[ends] = ending
-        capital = np.zeros(total, dtype=bool)
-        capital[1:] = np.isin(suffix[:-1], _SENTENCE_END)
-        capital[ends[:-1] + 1] = True
-        capital[0] = True
+        capital = np.empty(total, dtype=np.int32)
+        capital[1:] = (suffix[:-1] >= _SENTENCE_END[0]) & (suffix[:-1] <= _SENTENCE_END[-1])
+        capital[ends[:-1] + 1] = 1
+        capital[0] = 1
         tokens = words + _WORDS * (2 * suffix + capital)
-        text = "".join(self.tokens[tokens].tolist())
-        stops = np.cumsum(np.take(self.token_bytes, tokens))[ends].tolist()
-        starts = [0, *stops[:-1]]
-        return [text[a:b] for a, b in zip(starts, stops, strict=True)]
+        lines = "".join(self.tokens[tokens].tolist()).split("\n")
+        lines.pop()  # after the last line end
+        return lines
 
 
 _VOCABULARIES: dict[int, _Vocabulary] = {}
@@ -801,3 +837,22 @@ def format_profile(measured: dict[str, dict[str, float]]) -> str:
             cells.append(f"{values[column]:.{digits}f}/{target[column]:g}".rjust(13))
         rows.append(f"{source:24s} {int(values['docs']):6d} " + " ".join(cells))
     return "\n".join(rows)
+
+
+def flat_documents(corpus: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(folder, text) of every document, sources interleaved in a fixed order (the i-th document
+    of each source, then the (i+1)-th, ...), so any prefix or stride sample holds every source."""
+    lists = [[(source, text) for text in corpus[source]] for source in SOURCES if corpus.get(source)]
+    longest = max((len(docs) for docs in lists), default=0)
+    return [docs[i] for i in range(longest) for docs in lists if i < len(docs)]
+
+
+def profile_record(corpus: dict[str, list[str]], label: str,
+                   ftfy_sample_bytes: int = 2_000_000) -> dict[str, dict]:
+    """Measure `corpus`, print the profile next to `TARGET_PROFILE` (prefixed with `label`), and
+    return {"measured": ..., "target": ...} for a benchmark's JSON."""
+    measured = corpus_profile(corpus, ftfy_sample_bytes)
+    print(f"[{label}] corpus profile, measured/target per source:")
+    print(format_profile(measured))
+    return {"measured": {s: {k: round(v, 5) for k, v in row.items()} for s, row in measured.items()},
+            "target": {s: TARGET_PROFILE[s] for s in measured}}
