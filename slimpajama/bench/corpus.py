@@ -176,6 +176,8 @@ def mutated_pairs(
 # Realistic RedPajama-like corpus: per-source document sizes, line shapes and non-ASCII profile.
 # ------------------------------------------------------------------------------------------------
 
+CORPUS_VERSION = 1
+"""Bumped whenever `realistic_corpus` output changes (benchmarks key their cached corpora on it)."""
 SOURCES = ("arxiv", "book", "c4", "common_crawl", "github", "stackexchange", "wikipedia")
 BYTE_SHARES = {  # RedPajama-1T token shares (tokens ~ bytes), summing to 1
     "arxiv": 0.023, "book": 0.021, "c4": 0.144, "common_crawl": 0.726, "github": 0.049,

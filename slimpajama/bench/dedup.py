@@ -24,7 +24,13 @@ from pathlib import Path
 
 import zstandard
 
-from slimpajama.bench.corpus import flat_documents, format_profile, profile_record, realistic_corpus
+from slimpajama.bench.corpus import (
+    CORPUS_VERSION,
+    flat_documents,
+    format_profile,
+    profile_record,
+    realistic_corpus,
+)
 from slimpajama.core.union_find import connected_components
 
 RESULTS = Path("bench/results")
@@ -101,7 +107,7 @@ def write_layout(root: Path, docs: list[tuple[str, str]]) -> int:
 def corpus(total_bytes: int) -> tuple[Path, int, dict, list[tuple[str, str]] | None]:
     """The cached corpus folder, its text bytes and the originals' profile (generated on first
     use, then also the documents)."""
-    root = DATA / f"dedup-realistic-{total_bytes // 1_000_000}mb"
+    root = DATA / f"dedup-realistic-v{CORPUS_VERSION}-{total_bytes // 1_000_000}mb"
     marker = root / "done.json"
     if marker.exists():
         done = json.loads(marker.read_text())
