@@ -14,6 +14,7 @@ from slimpajama.bench.corpus import (
     SOURCES,
     TARGET_PROFILE,
     corpus_profile,
+    flat_documents,
     format_profile,
     realistic_corpus,
     source_documents,
@@ -52,6 +53,28 @@ def test_document_counts_and_byte_shares() -> None:
     for source in ("common_crawl", "c4", "github"):  # enough documents to be near the share
         assert sizes[source] == pytest.approx(BYTE_SHARES[source] * 1e6, rel=0.1)
     assert all(doc.strip() for docs in corpus.values() for doc in docs)
+
+
+def test_flat_documents_interleaves_every_document_once() -> None:
+    corpus = {"c4": ["c1", "c2", "c3"], "arxiv": ["a1"], "github": [], "wikipedia": ["w1", "w2"]}
+    assert flat_documents(corpus) == [("arxiv", "a1"), ("c4", "c1"), ("wikipedia", "w1"),
+                                      ("c4", "c2"), ("wikipedia", "w2"), ("c4", "c3")]
+
+
+def test_each_source_has_its_layout() -> None:
+    corpus = realistic_corpus(3.0, seed=2)
+    assert all(doc.startswith("Q:\n\n") and "\n\nA:\n\n" in doc for doc in corpus["stackexchange"])
+    assert all(doc.startswith("\\section{Introduction}") for doc in corpus["arxiv"])
+    assert all("CHAPTER I\n" in doc for doc in corpus["book"])
+    code = "\n".join(corpus["github"])
+    assert "#include <" in code and "\n    " in code and "def " in code
+    web = [line for doc in corpus["common_crawl"] for line in doc.split("\n")]
+    assert "" not in web  # one block per line, no blank lines
+    c4 = [line for doc in corpus["c4"] for line in doc.split("\n")]
+    assert sum(map(len, web)) / len(web) < sum(map(len, c4)) / len(c4)
+    words = " ".join(corpus["common_crawl"]).split()
+    top = {w for w, _ in __import__("collections").Counter(words).most_common(5)}
+    assert {"the", "of"} <= top
 
 
 def test_tiny_corpus_has_every_source() -> None:

@@ -176,7 +176,7 @@ def mutated_pairs(
 # Realistic RedPajama-like corpus: per-source document sizes, line shapes and non-ASCII profile.
 # ------------------------------------------------------------------------------------------------
 
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2
 """Bumped whenever `realistic_corpus` output changes (benchmarks key their cached corpora on it)."""
 SOURCES = ("arxiv", "book", "c4", "common_crawl", "github", "stackexchange", "wikipedia")
 BYTE_SHARES = {  # RedPajama-1T token shares (tokens ~ bytes), summing to 1
@@ -631,10 +631,11 @@ def _compose(source: str, body: list[str], rnd: random.Random, materials: _Mater
         for line in body[1:]:
             out += [line, ""]
         return out[:-1] if len(out) > 2 else out
-    if source == "stackexchange":
-        answer = max(2, len(body) // 2)
+    if source == "stackexchange":  # title, question paragraphs, answer paragraphs (>= 1)
+        rest = body[1:]
+        answer = len(rest) // 2
         out = ["Q:", "", body[0].rstrip(".") + "?", ""]
-        for k, line in enumerate(body[1:], 1):
+        for k, line in enumerate(rest or body):
             if k == answer:
                 out += ["A:", ""]
             out += [line, ""]
