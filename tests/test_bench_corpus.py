@@ -16,6 +16,7 @@ from slimpajama.bench.corpus import (
     corpus_profile,
     flat_documents,
     format_profile,
+    ftfy_changes,
     realistic_corpus,
     source_documents,
 )
@@ -89,7 +90,7 @@ def profile() -> dict[str, dict[str, float]]:
             source, int(PROFILE_DOCS.get(source, 500) * TARGET_PROFILE[source]["mean_kb"] * 1000), 0)
         for source in SOURCES
     }
-    measured = corpus_profile(corpus, ftfy_sample_bytes=400_000)
+    measured = corpus_profile(corpus)
     print(format_profile(measured))
     return measured
 
@@ -121,9 +122,18 @@ def test_sizes_lines_and_characters_near_target(profile, source) -> None:
     assert abs(measured["non_ascii_chars"] - target["non_ascii_chars"]) <= 0.0005 + 0.4 * target["non_ascii_chars"]
 
 
+def test_ftfy_changes_is_exactly_ftfy() -> None:
+    docs = [text for _, text in flat_documents(realistic_corpus(1.5, seed=6))]
+    docs += ["a &amp; b", "x < y\na &amp; b", "a &amp; b\nx < y", "a\r\nb", "ok\x07", "a\u2028b",
+             "plain\n", "tab\tx", "caf\u00e9\n\nx", "caf\u00c3\u00a9", "\ufb01ne"]
+    expected = [ftfy.fix_text(doc, normalization="NFC") != doc for doc in docs]
+    assert [ftfy_changes(doc) for doc in docs] == expected
+    assert 50 < sum(expected) < len(docs) - 50
+
+
 def test_ftfy_changes_about_a_fifth_of_documents(profile) -> None:
     """Equal-weight mean over sources (the per-source rates imply 0.23) within 0.15-0.25; each
-    source within max(0.05, 25 %) plus the sampling error of its ftfy sample."""
+    source within max(0.05, 25 %) plus the sampling error of its document count."""
     changed = [profile[s]["ftfy_changed"] for s in SOURCES]
     assert 0.15 <= sum(changed) / len(changed) <= 0.25
     for source in SOURCES:

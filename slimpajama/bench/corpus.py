@@ -176,7 +176,7 @@ def mutated_pairs(
 # Realistic RedPajama-like corpus: per-source document sizes, line shapes and non-ASCII profile.
 # ------------------------------------------------------------------------------------------------
 
-CORPUS_VERSION = 2
+CORPUS_VERSION = 3
 """Bumped whenever `realistic_corpus` output changes (benchmarks key their cached corpora on it)."""
 SOURCES = ("arxiv", "book", "c4", "common_crawl", "github", "stackexchange", "wikipedia")
 BYTE_SHARES = {  # RedPajama-1T token shares (tokens ~ bytes), summing to 1
@@ -481,6 +481,8 @@ def _plant_line(line: str, feature: str, items: int, full: bool, materials: _Mat
     for _ in range(items):
         n = len(words)
         i = _below(rnd, n)
+        if not words[i]:  # an empty word between indentation spaces: use the last word
+            i = n - 1
         if feature == "curly_quotes":
             kind = rnd.random()
             if kind < 0.4:
@@ -617,7 +619,7 @@ def _compose(source: str, body: list[str], rnd: random.Random, materials: _Mater
     if source in ("common_crawl", "c4"):
         return body
     if source == "github":
-        if markup and rnd.random() < 0.8:
+        if markup and rnd.random() < 0.95:
             body = [_pick(rnd, ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "#include <stdio.h>",
                                 "<!DOCTYPE html>")), *body]
         if rnd.random() < 0.35:
@@ -775,12 +777,39 @@ _COMPILED = {name: re.compile(pattern) for name, pattern in _FEATURE_PATTERNS.it
 _MOJIBAKE_HINT = re.compile("[\u00c2\u00c3\u00c5\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
 
 
-def corpus_profile(corpus: dict[str, list[str]], ftfy_sample_bytes: int = 2_000_000,
+_FTFY_SAFE_LINE = re.compile("[\t\n\x20-\x25\x27-\x7e]*")
+"""A line ftfy.fix_text leaves alone: printable ASCII without '&' (no entity, control character,
+CR, or anything to re-decode, normalize, widen or uncurl)."""
+
+
+def ftfy_changes(text: str) -> bool:
+    """Whether `ftfy.fix_text(text, normalization="NFC")` changes `text`, computed exactly the way
+    fix_text works (line by line, HTML unescaping off from the first line holding '<' on) but
+    running ftfy only on the lines that are not plain ASCII without '&'."""
+    import ftfy
+
+    if _FTFY_SAFE_LINE.fullmatch(text):
+        return False
+    markup = False
+    segments = text.split("\n")
+    for number, segment in enumerate(segments):
+        markup = markup or "<" in segment
+        if _FTFY_SAFE_LINE.fullmatch(segment):
+            continue
+        if number < len(segments) - 1:
+            segment += "\n"  # fix_text's segments keep their line break
+        fixed = ftfy.fix_text(segment, normalization="NFC", unescape_html=False if markup else "auto")
+        if fixed != segment:
+            return True
+    return False
+
+
+def corpus_profile(corpus: dict[str, list[str]], ftfy_sample_bytes: int | None = None,
                    ) -> dict[str, dict[str, float]]:
     """The `TARGET_PROFILE` columns measured per source. Lines are the non-blank lines; characters
-    are code points; `ftfy_changed` is measured on an evenly strided sample of about
-    `ftfy_sample_bytes` per source (at least one document); `mojibake` on every document that
-    has a mojibake-looking pair of characters."""
+    are code points; `ftfy_changed` (`ftfy_changes`) on every document, or on an evenly strided
+    sample of about `ftfy_sample_bytes` per source (at least one document); `mojibake` on every
+    document that has a mojibake-looking pair of characters."""
     import ftfy
 
     profile = {}
@@ -805,9 +834,9 @@ def corpus_profile(corpus: dict[str, list[str]], ftfy_sample_bytes: int = 2_000_
                 counts[name] += _COMPILED[name].search(text) is not None
             if _MOJIBAKE_HINT.search(text) and ftfy.fix_encoding(text) != text:
                 mojibake += 1
-        stride = max(1, int(total_bytes // max(ftfy_sample_bytes, 1)))
+        stride = max(1, int(total_bytes // ftfy_sample_bytes)) if ftfy_sample_bytes else 1
         sample = docs[::stride]
-        changed = sum(ftfy.fix_text(t, normalization="NFC") != t for t in sample)
+        changed = sum(map(ftfy_changes, sample))
         n = len(docs)
         profile[source] = {
             "docs": n,
@@ -851,7 +880,7 @@ def flat_documents(corpus: dict[str, list[str]]) -> list[tuple[str, str]]:
 
 
 def profile_record(corpus: dict[str, list[str]], label: str,
-                   ftfy_sample_bytes: int = 2_000_000) -> dict[str, dict]:
+                   ftfy_sample_bytes: int | None = None) -> dict[str, dict]:
     """Measure `corpus`, print the profile next to `TARGET_PROFILE` (prefixed with `label`), and
     return {"measured": ..., "target": ...} for a benchmark's JSON."""
     measured = corpus_profile(corpus, ftfy_sample_bytes)
