@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import subprocess
+import sys
 
 import ftfy
 import pytest
@@ -40,6 +43,20 @@ def test_same_seed_same_bytes_other_seed_other_bytes() -> None:
     first = digest(realistic_corpus(0.6, seed=3))
     assert digest(realistic_corpus(0.6, seed=3)) == first
     assert digest(realistic_corpus(0.6, seed=4)) != first
+
+
+def test_same_bytes_in_a_fresh_process_with_another_hash_seed() -> None:
+    code = ("import hashlib; from slimpajama.bench.corpus import realistic_corpus\n"
+            "h = hashlib.sha256()\n"
+            "for source, docs in realistic_corpus(0.6, seed=3).items():\n"
+            "    h.update(source.encode())\n"
+            "    for doc in docs:\n"
+            "        h.update(doc.encode() + b'\\0')\n"
+            "print(h.hexdigest())")
+    env = {**os.environ, "PYTHONHASHSEED": "123"}
+    fresh = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert fresh == digest(realistic_corpus(0.6, seed=3))
 
 
 def test_document_counts_and_byte_shares() -> None:
