@@ -27,8 +27,12 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
+
+_T = TypeVar("_T")
 
 MEDIAN_DOC_BYTES = 3000
 DOC_SIGMA = 1.3
@@ -310,11 +314,13 @@ _SUFFIX_TEXT = (" ", ", ", ". ", "? ", ": ", ".\n", "\n", "?\n")
 """What follows a word: 0-4 inside a line, 5-7 at a line end (full stop, none, question)."""
 _INNER_RATES = np.array([0.845, 0.07, 0.07, 0.005, 0.01])
 _SENTENCE_END = (2, 3)
+"""The (contiguous) inner suffixes after which the next word is capitalized."""
 
 
 class _Vocabulary:
-    """Seeded English-looking words (function words first, then syllable words and numbers),
-    their Zipf inverse CDF, and every token string (suffix-major: word x capitalized x suffix)."""
+    """Seeded English-looking words by Zipf rank (function words, common words, then derived words
+    (prefix + common word + ending), syllable words and numbers), their Zipf inverse CDF, and every
+    token string (suffix-major: word x capitalized x suffix)."""
 
     def __init__(self, seed: int) -> None:
         rng = np.random.default_rng([seed, 7919])
@@ -385,8 +391,8 @@ def _vocabulary_for(seed: int) -> _Vocabulary:
     return _VOCABULARIES[seed]
 
 
-def _pick(rnd: random.Random, seq):  # noqa: ANN001, ANN202 - hot path: random.choice is 3x slower
-    """A uniformly chosen element of `seq`."""
+def _pick(rnd: random.Random, seq: Sequence[_T]) -> _T:
+    """A uniformly chosen element of `seq` (random.choice is ~3x slower on this hot path)."""
     return seq[int(rnd.random() * len(seq))]
 
 
