@@ -180,7 +180,7 @@ def mutated_pairs(
 # Realistic RedPajama-like corpus: per-source document sizes, line shapes and non-ASCII profile.
 # ------------------------------------------------------------------------------------------------
 
-CORPUS_VERSION = 4
+CORPUS_VERSION = 5
 """Bumped whenever `realistic_corpus` output changes (benchmarks key their cached corpora on it)."""
 SOURCES = ("arxiv", "book", "c4", "common_crawl", "github", "stackexchange", "wikipedia")
 BYTE_SHARES = {  # RedPajama-1T token shares (tokens ~ bytes), summing to 1
@@ -224,7 +224,7 @@ _FEATURE_PATTERNS = {
     "nbsp": "\u00a0",
     "html_entity": "&(?:[a-zA-Z]{2,8}|#[0-9]{1,5}|#x[0-9a-fA-F]{1,4});",
 }
-_MINOR_FTFY_RATE = 0.002
+_MINOR_FTFY_RATE = 0.001
 """Documents per source given each of: full-width letters, a ligature, a control character, CRLF
 line breaks (ftfy changes them all; real rates are well under 1 %)."""
 
@@ -465,6 +465,8 @@ class _Materials:
             self.identifiers.append(a if style < 0.3 else f"{a}_{b}" if style < 0.7
                                     else a + b.capitalize())
         self.plain = plain
+        self.code: list[str] = []  # filled by _materials_for (`_code_pool` needs the identifiers)
+        self.code_bytes = np.zeros(0, dtype=np.int64)
 
 
 def _script_word(word: str, pool: list[str], rnd: random.Random) -> str:
@@ -578,11 +580,19 @@ _MATERIALS: dict[int, _Materials] = {}
 def _materials_for(seed: int) -> _Materials:
     if seed not in _MATERIALS:
         _MATERIALS.clear()
-        _MATERIALS[seed] = _Materials(_vocabulary_for(seed), seed)
+        materials = _Materials(_vocabulary_for(seed), seed)
+        materials.code = _code_pool(_CODE_POOL_BYTES, random.Random(f"code/{seed}"), materials)
+        materials.code_bytes = np.array([len(line) + 1 for line in materials.code], dtype=np.int64)
+        _MATERIALS[seed] = materials
     return _MATERIALS[seed]
 
 
-def _code_lines(total_bytes: int, rnd: random.Random, materials: _Materials) -> list[str]:
+_CODE_POOL_BYTES = 1_500_000
+"""Code lines generated once per seed; GitHub files draw lines from them (two 9 KB files share
+about two lines)."""
+
+
+def _code_pool(total_bytes: int, rnd: random.Random, materials: _Materials) -> list[str]:
     """Code-like lines (identifiers, calls, comments, includes, indentation) of >= total_bytes."""
     lines, size = [], 0
     ids, words = materials.identifiers, materials.plain
@@ -598,6 +608,19 @@ def _code_lines(total_bytes: int, rnd: random.Random, materials: _Materials) -> 
             line = _pick(rnd, indents) + line
         lines.append(line)
         size += len(line) + 1
+    return lines
+
+
+def _code_lines(total_bytes: int, np_rng: np.random.Generator, materials: _Materials) -> list[str]:
+    """Lines drawn at random from the seed's code pool, >= total_bytes in all."""
+    pool, line_bytes = materials.code, materials.code_bytes
+    lines: list[str] = []
+    while total_bytes > 0:
+        picks = np_rng.integers(0, len(pool), int(total_bytes / line_bytes.mean()) + 16)
+        ends = np.cumsum(line_bytes[picks])
+        cut = int(np.searchsorted(ends, total_bytes)) + 1
+        lines += [pool[i] for i in picks[:cut].tolist()]
+        total_bytes -= int(ends[min(cut, ends.size) - 1])
     return lines
 
 
@@ -648,9 +671,9 @@ def _compose(source: str, body: list[str], rnd: random.Random, materials: _Mater
             if k == answer:
                 out += ["A:", ""]
             out += [line, ""]
-            if rnd.random() < 0.15:
-                code = _code_lines(_between(rnd, 60, 300), rnd, materials)
-                out += ["    " + c for c in code] + [""]
+            if rnd.random() < 0.15:  # a code block: a few consecutive lines of the code pool
+                first = _below(rnd, len(materials.code) - 8)
+                out += ["    " + c for c in materials.code[first : first + _between(rnd, 2, 8)]] + [""]
         return out[:-1]
     if source == "arxiv":
         out = ["\\section{Introduction}", ""]
@@ -700,7 +723,10 @@ def _plant(lines: list[str], plan: _DocumentPlan, doc: int, source: str, rnd: ra
            materials: _Materials) -> None:
     """Plant the document's drawn features into `lines` (in place)."""
     shape = _SHAPES[source]
-    candidates = [k for k, line in enumerate(lines) if " " in line.strip()]  # >= 2 words
+    width, ligature, control, _ = plan.minor[doc].tolist()
+    if not (plan.any[doc] or plan.html[doc] or control):
+        return
+    candidates = [k for k, line in enumerate(lines) if " " in line]  # mostly >= 2 words
     if not candidates:
         candidates = [k for k, line in enumerate(lines) if line and not line.isspace()]
     features = [f for f, on in zip(_FEATURES, plan.features[doc].tolist(), strict=True) if on]
@@ -730,7 +756,6 @@ def _plant(lines: list[str], plan: _DocumentPlan, doc: int, source: str, rnd: ra
         k = _pick(rnd, candidates)
         feature = _pick(rnd, ("curly_quotes", "latin_accents"))
         lines[k] = _mojibake(_plant_line(lines[k], feature, 2, False, materials, rnd, False))
-    width, ligature, control, _ = plan.minor[doc].tolist()
     if plan.any[doc] and width:
         k = _pick(rnd, candidates)
         lines[k] = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in lines[k][:12]) + lines[k][12:]
@@ -753,7 +778,7 @@ def source_documents(source: str, budget: int, seed: int) -> list[str]:
     shape = _SHAPES[source]
     targets = np.cumsum(plan.sizes)
     slack = int(targets[-1]) + 2 * len(plan) * (shape.line_tokens * 7 + 60)
-    pool = (_code_lines(slack, rnd, materials) if source == "github"
+    pool = (_code_lines(slack, np_rng, materials) if source == "github"
             else _prose_lines(slack, shape, vocabulary, np_rng))
     line_ends = np.cumsum(np.fromiter(map(len, pool), dtype=np.int64, count=len(pool)) + 1)
     half_line = line_ends[-1] / len(pool) / 2  # cut at the nearest line end: sizes unbiased
