@@ -16,9 +16,10 @@ of at most `max_decode_length` characters cut after a line break), and splits th
 - mojibake is possible: `fix_encoding` returns its input unchanged when `is_bad` is false, so a
   run is fixed in place only when no segment of it is bad. Each alternative of the badness regex
   has an anchor read off its parsed form (`MOJIBAKE_ANCHORS`: one of its non-ASCII characters,
-  with conditions on its neighbours, chosen to be rare in clean text); one C-speed regex finds
-  every anchor, and the badness regex is run on a 7-character window around each, which holds
-  every match containing it. A match in a segment is a match in the run, except `^[ÃÂ] ` at a
+  with conditions on its neighbours, chosen to be rare in clean text); only anchors whose
+  characters all occur in the run are looked for (the run's set of non-ASCII characters comes
+  from its UTF-8 bytes with plain ASCII deleted), by C-speed regexes, and the badness regex is
+  run on a 7-character window around each one found, which holds every match containing it. A match in a segment is a match in the run, except `^[ÃÂ] ` at a
   later segment's start, checked separately;
 - otherwise the run-wide step applies ftfy's own fixer functions in ftfy's order (quotes by
   `str.replace`, equal to ftfy's regexes), skipping a fixer when none of the characters it acts on
@@ -144,8 +145,8 @@ def _char_class(chars: frozenset[str] | str) -> str:
     return "[" + "".join(re.escape(c) for c in sorted(set(chars))) + "]"
 
 
-_ASCII_TRIGGER_RE = re.compile(_char_class(FTFY_ASCII_TRIGGERS))
-_FIXER_TRIGGER_RE = re.compile(_char_class(FIXER_TRIGGERS))
+_QUIET_ASCII = bytes(c for c in range(128) if chr(c) not in FTFY_ASCII_TRIGGERS)
+"""ASCII bytes ftfy never acts on."""
 _FIXERS = tuple((name, ftfy.FIXERS[name], frozenset(chars)) for name, chars in _FIXER_CHARS)
 _UNCURLED = {quote: "'" for quote in "\u02bc\u2018\u2019\u201a\u201b"} | {
     quote: '"' for quote in "\u201c\u201d\u201e\u201f"
@@ -155,18 +156,30 @@ assert SINGLE_QUOTE_RE.pattern == "[\u02bc\u2018-\u201b]" and DOUBLE_QUOTE_RE.pa
 assert set(_UNCURLED) == set(dict(_FIXER_CHARS)["uncurl_quotes"])
 
 
-def _anchor_regex() -> re.Pattern[str]:
-    """A regex matching one character at every anchor of `MOJIBAKE_ANCHORS` (zero-width
-    lookarounds check its neighbours), starting with one character class so `re` scans in C."""
-    scanned = frozenset().union(*(s for _, s, _ in MOJIBAKE_ANCHORS))
+def _anchor_regex(anchors: tuple[int, ...]) -> re.Pattern[str]:
+    """A regex matching one character at every occurrence of the given `MOJIBAKE_ANCHORS` (zero-
+    width lookarounds check its neighbours), starting with one character class so `re` scans in C."""
+    scanned = frozenset().union(*(MOJIBAKE_ANCHORS[i][1] for i in anchors))
     branches = []
-    for before, chars, after in MOJIBAKE_ANCHORS:
+    for before, chars, after in map(MOJIBAKE_ANCHORS.__getitem__, anchors):
         behind = _char_class(before) + _char_class(chars) if before else _char_class(chars)
         branches.append(f"(?<={behind})" + (f"(?={_char_class(after)})" if after else ""))
     return re.compile(_char_class(scanned) + "(?:" + "|".join(dict.fromkeys(branches)) + ")")
 
 
-_MOJIBAKE_ANCHOR_RE = _anchor_regex()
+_ANCHOR_RES = tuple(_anchor_regex((i,)) for i in range(len(MOJIBAKE_ANCHORS)))
+_ALL_ANCHORS_RE = _anchor_regex(tuple(range(len(MOJIBAKE_ANCHORS))))
+_MAX_SEPARATE_SCANS = 4
+"""Up to this many possible anchors are scanned for one by one, more with `_ALL_ANCHORS_RE`."""
+_ANCHORS_BY_CHAR: dict[str, tuple[int, ...]] = {}
+for _i, (_, _scanned, _) in enumerate(MOJIBAKE_ANCHORS):
+    for _char in _scanned:
+        _ANCHORS_BY_CHAR[_char] = (*_ANCHORS_BY_CHAR.get(_char, ()), _i)
+_FIXER_TRIGGER_RE = re.compile(_char_class(FIXER_TRIGGERS))
+_DENSE = 16
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
+"""ASCII bytes no fixer acts on (HTML entities are checked apart)."""
+assert FIXER_TRIGGERS.isdisjoint(_PLAIN_ASCII.decode("ascii"))
 _WINDOW = _parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()[1]
 """The longest badness match, in characters: one starting `_WINDOW` characters before an anchor
 character, or ending that far after it, cannot contain it."""
@@ -182,18 +195,44 @@ _FAST_PATH = ftfy_is_proven(ftfy.__version__)
 
 def needs_ftfy(text: str) -> bool:
     """False when ftfy.fix_text(text, normalization="NFC") is provably `text` itself (ASCII check)."""
-    return not text.isascii() or _ASCII_TRIGGER_RE.search(text) is not None
+    return not text.isascii() or bool(text.encode("ascii").translate(None, _QUIET_ASCII))
 
 
-def _may_be_bad(text: str) -> bool:
-    """True unless no ftfy segment of `text` (cut after line breaks) matches the badness regex.
+def _special_chars(text: str) -> set[str] | None:
+    """The non-ASCII characters and ASCII controls (but tab and newline) of `text`, from its UTF-8
+    bytes with the plain ASCII ones deleted; None when more than about one character in
+    `_DENSE` is non-ASCII (then scanning with regexes is faster)."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) - len(text) > len(text) // _DENSE:
+        return None
+    special = encoded.translate(None, _PLAIN_ASCII)
+    return set(special.decode("utf-8", "surrogatepass")) if special else set()
 
-    Each anchor character is checked with the badness regex on a window around it, which holds
-    every match containing it (`^` only matches at the real start of `text` there).
+
+def _may_be_bad(text: str, chars: set[str] | None) -> bool:
+    """True unless no ftfy segment of `text` (cut after line breaks) matches the badness regex;
+    `chars` is `_special_chars(text)`.
+
+    Only anchors whose three character sets all meet `chars` can occur (all may when `chars` is
+    None). Each occurrence is
+    checked with the badness regex on a window around it, which holds every match containing it
+    (`^` only matches at the real start of `text` there).
     """
-    if text.isascii():
-        return False
-    for anchor in _MOJIBAKE_ANCHOR_RE.finditer(text):
+    if chars is None:
+        return _found_bad(text, _ALL_ANCHORS_RE)
+    candidates = {i for c in chars if c in _ANCHORS_BY_CHAR for i in _ANCHORS_BY_CHAR[c]}
+    anchors = tuple(sorted(
+        i for i in candidates
+        if all(not part or not part.isdisjoint(chars) for part in MOJIBAKE_ANCHORS[i])
+    ))
+    if len(anchors) > _MAX_SEPARATE_SCANS:
+        return _found_bad(text, _ALL_ANCHORS_RE)
+    return any(_found_bad(text, _ANCHOR_RES[i]) for i in anchors)
+
+
+def _found_bad(text: str, anchor_re: re.Pattern[str]) -> bool:
+    """True when the badness regex matches around an anchor that `anchor_re` finds in `text`."""
+    for anchor in anchor_re.finditer(text):
         start = anchor.start()
         if BADNESS_RE.search(text, max(0, start - _WINDOW), start + 1 + _WINDOW) is not None:
             return True
@@ -202,14 +241,19 @@ def _may_be_bad(text: str) -> bool:
     return False
 
 
-def _apply_fixers(text: str) -> tuple[str, bool]:
-    """ftfy's fixers after fix_encoding, in order, each skipped when it provably changes nothing;
-    and whether only `uncurl_quotes` changed the text and no fixer character is left.
+def _fixer_chars(text: str, chars: set[str] | None) -> set[str]:
+    """The characters of `text` some fixer acts on; `chars` is `_special_chars(text)`."""
+    return set(_FIXER_TRIGGER_RE.findall(text)) if chars is None else chars & FIXER_TRIGGERS
+
+
+def _apply_fixers(text: str, present: set[str]) -> tuple[str, bool]:
+    """ftfy's fixers after fix_encoding, in order, each skipped when it provably changes nothing
+    (`present`: the fixer characters in `text`); and whether only `uncurl_quotes` changed the text
+    and no fixer character is left.
 
     Quotes are replaced with `str.replace` (equal to ftfy's two regex substitutions: each
     character maps to one fixed string); the other fixers are ftfy's functions.
     """
-    present = set(_FIXER_TRIGGER_RE.findall(text))
     only_quotes = True
     for name, fixer, chars in _FIXERS:
         hit = present & chars
@@ -218,13 +262,13 @@ def _apply_fixers(text: str) -> tuple[str, bool]:
         if name == "uncurl_quotes":
             for quote in hit:
                 text = text.replace(quote, _UNCURLED[quote])
-            present -= hit  # the ASCII quotes put in are no fixer's characters
+            present = present - hit  # the ASCII quotes put in are no fixer's characters
             continue
         fixed = fixer(text)
         if fixed != text:
             text = fixed
             only_quotes = False
-            present = set(_FIXER_TRIGGER_RE.findall(text))
+            present = _fixer_chars(text, _special_chars(text))
     return text, only_quotes and not present
 
 
@@ -242,9 +286,10 @@ def fix_block(block: str, unescape_html: bool = True) -> str | None:
     while True:
         if unescape_html and "&" in block and HTML_ENTITY_RE.search(block) is not None:
             return None
-        if _may_be_bad(block):
+        chars = _special_chars(block)
+        if _may_be_bad(block, chars):
             return None
-        fixed, only_quotes = _apply_fixers(block)
+        fixed, only_quotes = _apply_fixers(block, _fixer_chars(block, chars))
         if not fixed.isascii() and not unicodedata.is_normalized("NFC", fixed):
             fixed = unicodedata.normalize("NFC", fixed)
             only_quotes = False
