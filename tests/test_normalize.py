@@ -14,6 +14,7 @@ from ftfy.chardata import CONTROL_CHARS, LIGATURES, WIDTH_MAP
 import slimpajama.core.normalize as normalize
 from slimpajama.bench.normalize import profile_corpus
 from slimpajama.core.normalize import (
+    DENSE_TEXT_ANCHORS,
     FIXER_TRIGGERS,
     FTFY_ASCII_TRIGGERS,
     MOJIBAKE_ANCHORS,
@@ -39,7 +40,7 @@ _CATEGORY_RE = re.compile("[" + "".join(MOJIBAKE_CATEGORIES.values()) + "]")
 BADNESS_CHARS = sorted(
     {chr(c) for c in range(0x80, 0x10000) if _CATEGORY_RE.match(chr(c))}
     | {c for c in BADNESS_RE.pattern if ord(c) > 127}
-    | set().union(*(before | chars | after for before, chars, after in MOJIBAKE_ANCHORS))
+    | set().union(*(b | c | a for b, c, a in MOJIBAKE_ANCHORS + DENSE_TEXT_ANCHORS))
 )
 """Every non-ASCII character the badness regex names, its category ranges expanded."""
 
@@ -69,12 +70,17 @@ def test_fixer_triggers_cover_every_char_a_fixer_changes():
 
 def test_one_anchor_per_badness_alternative():
     (_, (_, alternatives)), = normalize._parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags)
-    assert len(MOJIBAKE_ANCHORS) == len(alternatives) == 37
+    assert len(MOJIBAKE_ANCHORS) == len(DENSE_TEXT_ANCHORS) == len(alternatives) == 37
     assert normalize._WINDOW == 7
 
 
 def may_be_bad(text: str) -> bool:
-    return normalize._may_be_bad(text, normalize._special_chars(text))
+    """`_may_be_bad` by both of its ways (all dense-text anchors, or the present anchors)."""
+    special = {c for c in text if not (c.isascii() and c.isprintable()) and c not in "\t\n"}
+    assert normalize._special_chars(text) in (None, special)
+    by_dense_anchors = normalize._may_be_bad(text, None)
+    assert normalize._may_be_bad(text, special) == by_dense_anchors, repr(text)
+    return by_dense_anchors
 
 
 def mojibake_soup(rng: random.Random, n: int) -> str:

@@ -161,7 +161,7 @@ def _reference(text: str) -> str:
 def main(argv: Sequence[str] | None = None) -> dict:
     """Run the benchmark; print and write bench/results/normalize.json; return the results."""
     parser = argparse.ArgumentParser(prog="python -m slimpajama.bench normalize")
-    parser.add_argument("--mb", type=float, default=24.0, help="corpus size, MB")
+    parser.add_argument("--mb", type=float, default=16.0, help="corpus size, MB")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(list(argv or []))
     corpus, corpus_name = load_corpus(args.mb, args.seed)
