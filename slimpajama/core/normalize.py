@@ -233,9 +233,9 @@ def _special_chars(text: str) -> set[str] | None:
     return set(special.decode("utf-8", "surrogatepass")) if special else set()
 
 
-def _may_be_bad(text: str, chars: set[str] | None) -> bool:
-    """True unless no ftfy segment of `text` (cut after line breaks) matches the badness regex;
-    `chars` is `_special_chars(text)`.
+def _bad_position(text: str, chars: set[str] | None) -> int:
+    """-1 when no ftfy segment of `text` (cut after line breaks) matches the badness regex, else
+    the position of a character a match may contain; `chars` is `_special_chars(text)`.
 
     With `chars`, only anchors of `MOJIBAKE_ANCHORS` whose three character sets all meet it can
     occur; their scanned characters are found with `str.find` (a regex scans ~20 times slower)
@@ -244,7 +244,7 @@ def _may_be_bad(text: str, chars: set[str] | None) -> bool:
     every match containing it (`^` only matches at the real start of `text` there).
     """
     if chars is None:
-        return any(_bad_around(text, m.start()) for m in _ALL_ANCHORS_RE.finditer(text))
+        return next((m.start() for m in _ALL_ANCHORS_RE.finditer(text) if _bad_around(text, m.start())), -1)
     candidates = {i for c in chars if c in _ANCHORS_BY_CHAR for i in _ANCHORS_BY_CHAR[c]}
     for i in candidates:
         before, scanned, after = MOJIBAKE_ANCHORS[i]
@@ -258,9 +258,9 @@ def _may_be_bad(text: str, chars: set[str] | None) -> bool:
                     and (not after or text[pos + 1 : pos + 2] in after)
                     and _bad_around(text, pos)
                 ):
-                    return True
+                    return pos
                 pos = text.find(char, pos + 1)
-    return False
+    return -1
 
 
 def _bad_around(text: str, pos: int) -> bool:
@@ -270,14 +270,12 @@ def _bad_around(text: str, pos: int) -> bool:
     return pos > 0 and text[pos - 1] == "\n" and text[pos] in "ÃÂ"  # `^[ÃÂ][ ]`, later segment
 
 
-def _has_entity(text: str) -> bool:
-    """True when ftfy's HTML entity regex matches in `text` (tried at each '&' only)."""
+def _entity_position(text: str) -> int:
+    """Where ftfy's HTML entity regex first matches in `text` (tried at each '&' only), or -1."""
     pos = text.find("&")
-    while pos >= 0:
-        if HTML_ENTITY_RE.match(text, pos) is not None:
-            return True
+    while pos >= 0 and HTML_ENTITY_RE.match(text, pos) is None:
         pos = text.find("&", pos + 1)
-    return False
+    return pos
 
 
 def _fixer_chars(text: str, chars: set[str] | None) -> set[str]:
@@ -317,17 +315,26 @@ def fix_block(block: str, unescape_html: bool = True) -> str | None:
 
     `unescape_html` is False when ftfy's 'auto' HTML mode is off for every segment of the block
     (a segment holding '<', or any after one, in the original text).
+    """
+    fixed = _fix_or_locate(block, unescape_html)
+    return fixed if isinstance(fixed, str) else None
+
+
+def _fix_or_locate(block: str, unescape_html: bool) -> str | int:
+    """`fix_block`, but instead of None the position in `block` of a character that stopped the
+    proof in the first round, or -1 when it was stopped in a later round.
 
     A round that only uncurled quotes and left an NFC text without fixer characters is the last:
     the next round would find no entity (quotes are not entity characters) and no mojibake (an
     ASCII quote matches no badness-regex item that the curly one did not) and change nothing.
     """
+    first_round = True
     while True:
-        if unescape_html and _has_entity(block):
-            return None
+        if unescape_html and (entity := _entity_position(block)) >= 0:
+            return entity if first_round else -1
         chars = _special_chars(block)
-        if _may_be_bad(block, chars):
-            return None
+        if (bad := _bad_position(block, chars)) >= 0:
+            return bad if first_round else -1
         fixed, only_quotes = _apply_fixers(block, _fixer_chars(block, chars))
         if not fixed.isascii() and not unicodedata.is_normalized("NFC", fixed):
             fixed = unicodedata.normalize("NFC", fixed)
@@ -335,19 +342,31 @@ def fix_block(block: str, unescape_html: bool = True) -> str | None:
         if fixed == block or only_quotes:
             return fixed
         block = fixed
+        first_round = False
+
+
+def _halves(run: str) -> list[str]:
+    """`run` cut in two at a segment end near its middle, or `[run]` for a single segment."""
+    middle = run.rfind("\n", 0, len(run) // 2) + 1 or run.find("\n", len(run) // 2, len(run) - 1) + 1
+    return [run[:middle], run[middle:]] if middle else [run]
 
 
 def _fix_run(run: str, unescape_html: bool) -> str:
-    """ftfy's result on `run`, whole ftfy segments that share one HTML mode: block-wide when
-    provable, else each half on its own, down to single segments, which go to ftfy."""
-    fixed = fix_block(run, unescape_html)
-    if fixed is not None:
+    """ftfy's result on `run`, whole ftfy segments that share one HTML mode: run-wide when
+    provable; else the run is cut around the segment that stopped the proof (or in halves), and
+    each piece fixed the same way, down to single segments, which go to ftfy."""
+    fixed = _fix_or_locate(run, unescape_html)
+    if isinstance(fixed, str):
         return fixed
-    middle = run.rfind("\n", 0, len(run) // 2) + 1 or run.find("\n", len(run) // 2, len(run) - 1) + 1
-    if middle == 0:  # a single segment
+    pieces = _halves(run)
+    if len(pieces) == 1:
         config = FTFY_CONFIG if unescape_html else FTFY_CONFIG._replace(unescape_html=False)
         return ftfy.fix_and_explain(run, config).text
-    return _fix_run(run[:middle], unescape_html) + _fix_run(run[middle:], unescape_html)
+    if fixed >= 0:  # the segment holding `fixed`; what follows it in halves (bounded depth)
+        start = run.rfind("\n", 0, fixed) + 1
+        end = run.find("\n", fixed) + 1 or len(run)
+        pieces = [run[:start], run[start:end], *_halves(run[end:])]
+    return "".join(_fix_run(piece, unescape_html) for piece in pieces if piece)
 
 
 def _blocks(text: str) -> list[str]:
