@@ -39,8 +39,6 @@ with any other installed ftfy `normalize_text` simply calls `ftfy.fix_text`.
 from __future__ import annotations
 
 import re
-import re._constants as _sre
-import re._parser as _parser
 import unicodedata
 from collections.abc import Callable, Sequence
 
@@ -54,6 +52,13 @@ from ftfy.chardata import (
     SINGLE_QUOTE_RE,
     WIDTH_MAP,
 )
+
+try:  # the regex parser `re` compiles with (Python >= 3.11; sre_parse before)
+    import re._constants as _sre
+    import re._parser as _parser
+except ImportError:  # pragma: no cover
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _parser  # type: ignore[no-redef]
 
 PROVEN_FTFY_VERSIONS: frozenset[str] = frozenset({"6.3.1"})
 """ftfy versions whose segment loop, fixers and badness regex the fast path was proven against."""
@@ -79,6 +84,7 @@ FIXER_TRIGGERS: frozenset[str] = frozenset("".join(chars for _, chars in _FIXER_
 """Characters at least one of the fixers after fix_encoding may change or remove."""
 FTFY_ASCII_TRIGGERS: frozenset[str] = frozenset({"&"} | {c for c in FIXER_TRIGGERS if c.isascii()})
 """The only ASCII characters ftfy may act on ('&' through HTML entities)."""
+
 
 def _nonascii_chars(item: tuple) -> frozenset[str] | None:
     """The characters a one-character regex item matches, if they are finitely many and all
