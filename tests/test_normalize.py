@@ -175,6 +175,20 @@ ADVERSARIAL_CHARS = sorted(
 )
 
 
+def test_equals_ftfy_on_realistic_documents_with_adversarial_insertions():
+    rng = random.Random(12)
+    inserts = ADVERSARIAL_CHARS + ["\n", "<", "&amp;", "&#x2019;", "Ã©", "â€™", "Â ", "\nÃ ", "“"]
+    texts = []
+    for source in SOURCES:
+        for doc in source_documents(source, 60_000, seed=12):
+            chars = list(doc[:5000])
+            for _ in range(rng.randint(1, 8)):
+                chars.insert(rng.randrange(len(chars) + 1), rng.choice(inserts))
+            texts.append("".join(chars))
+    assert len(texts) > 100
+    assert_same(texts)
+
+
 @pytest.mark.parametrize("context", ["{}", "ab{}cd", "é{}\n{}x", "“{}”", "Ã{} ", "{}\r\n&amp;{}", "&amp{}"])
 def test_every_char_a_fixer_or_the_badness_regex_names(context):
     texts = [context.format(c, c) for c in ADVERSARIAL_CHARS]
