@@ -41,10 +41,11 @@ def dedup_subprocess(*args: str, env: dict[str, str] | None = None) -> subproces
 
 
 def output_bytes(out: Path) -> dict[str, bytes]:
-    """Every output file's bytes; report.json without its run-specific section and paths."""
+    """Every output file's bytes; report.json without its run-specific section and paths
+    (report.html shows them too: it is left out, test_report_html checks it)."""
     files = {}
     for path in sorted(out.rglob("*")):
-        if path.is_file():
+        if path.is_file() and path.name != "report.html":
             files[str(path.relative_to(out))] = path.read_bytes()
     report = json.loads(files.pop("report.json"))
     report.pop("run")

@@ -35,6 +35,7 @@ from slimpajama.dedup.pipeline import (
 )
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.inputs import InputError, discover_inputs, unrecognized_files
+from slimpajama.report import write_report_html
 
 VERSIONED_PACKAGES = ("apache-beam", "numpy", "datasketch", "ftfy", "xxhash", "zstandard", "pyarrow")
 
@@ -185,4 +186,5 @@ def run_dedup(cfg: DedupConfig, beam_args: list[str]) -> dict[str, Any] | None:
     with FileSystems.create(FileSystems.join(partial, "report.json")) as fh:
         fh.write((json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     _replace_output(partial, cfg.output)
+    write_report_html(cfg.output)
     return report
