@@ -229,9 +229,9 @@ def test_jaccard_histogram_counts_every_verified_edge(outputs):
 
     from slimpajama.report.dedup_page import jaccard_histogram
 
-    values = pq.read_table(outputs["verify"] / "edges.parquet").column("jaccard").to_pylist()
+    values = pq.read_table(outputs["verify"] / "edges").column("jaccard").to_pylist()
     edges, counts, below, missing = jaccard_histogram(
-        str(outputs["verify"] / "edges.parquet"), 0.75
+        str(outputs["verify"] / "edges"), 0.75
     )
     assert (int(counts.sum()), below, missing) == (len(values), 0, 0)
     assert len(counts) == 25 and edges[0] == 0.75 and edges[-1] == 1.0

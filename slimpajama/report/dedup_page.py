@@ -54,35 +54,39 @@ def cluster_size_bins(sizes: dict[int, int]) -> tuple[list[str], list[int]]:
     return labels, [binned[p] for p in sorted(binned)]
 
 
-def jaccard_histogram(edges_path: str, low: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+def jaccard_histogram(edges_dir: str, low: float) -> tuple[np.ndarray, np.ndarray, int, int]:
     """(bin edges, counts, edges below `low`, edges without a Jaccard) of the `jaccard` column of
-    edges.parquet, in bins of JACCARD_BIN_WIDTH on [low, 1]; read in record batches (bounded memory)."""
+    the edges/ part files, in bins of JACCARD_BIN_WIDTH on [low, 1]; read in record batches
+    (bounded memory)."""
     import pyarrow.parquet as pq
 
     bins = max(1, round((1.0 - low) / JACCARD_BIN_WIDTH))
     bin_edges = np.linspace(low, 1.0, bins + 1)
     counts = np.zeros(bins, dtype=np.int64)
     below = missing = 0
-    with folder.open_binary(edges_path) as handle:
-        for batch in pq.ParquetFile(handle).iter_batches(columns=["jaccard"]):
-            column = batch.column(0)
-            missing += column.null_count
-            values = column.drop_null().to_numpy()
-            below += int(np.count_nonzero(values < low))
-            counts += np.histogram(values, bins=bin_edges)[0]
+    for path in folder.parts(edges_dir, "parquet"):
+        with folder.open_binary(path) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(columns=["jaccard"]):
+                column = batch.column(0)
+                missing += column.null_count
+                values = column.drop_null().to_numpy()
+                below += int(np.count_nonzero(values < low))
+                counts += np.histogram(values, bins=bin_edges)[0]
     return bin_edges, counts, below, missing
 
 
-def issue_raws(issues_path: str, examples: list[dict[str, Any]]) -> dict[tuple[str, str, str], str]:
-    """Raw input of each example issue, keyed by (id, kind, reason), from quarantine/issues.jsonl.
-    The examples are the file's first issues, so only that many lines are read."""
+def issue_raws(quarantine_dir: str, examples: list[dict[str, Any]]) -> dict[tuple[str, str, str], str]:
+    """Raw input of each example issue, keyed by (id, kind, reason), from the quarantine/ part
+    files. The examples are the first issues in part order, so only that many lines are read."""
     raws: dict[tuple[str, str, str], str] = {}
-    if not folder.exists(issues_path):
-        return raws
-    with folder.open_binary(issues_path) as handle:
-        for line in islice(handle, len(examples)):
-            issue = json.loads(line)
-            raws[(issue["id"], issue["kind"], issue["reason"])] = issue.get("raw", "")
+    wanted = len(examples)
+    for path in folder.parts(quarantine_dir, "jsonl"):
+        if len(raws) >= wanted:
+            break
+        with folder.open_binary(path) as handle:
+            for line in islice(handle, wanted - len(raws)):
+                issue = json.loads(line)
+                raws[(issue["id"], issue["kind"], issue["reason"])] = issue.get("raw", "")
     return raws
 
 
@@ -229,8 +233,8 @@ def _verification_section(page: Page, report: dict[str, Any], root: str) -> None
             ],
         ),
     ]
-    edges_path = folder.join(root, "edges.parquet")
-    if folder.exists(edges_path):
+    edges_path = folder.join(root, "edges")
+    if folder.parts(edges_path, "parquet"):
         low = max(
             0.0, min(float(np.floor(threshold * 20) / 20), 0.95) - 0.05
         )  # threshold line visible
@@ -238,7 +242,7 @@ def _verification_section(page: Page, report: dict[str, Any], root: str) -> None
         parts.append(
             figure(
                 "fig-dedup-jaccard",
-                "Exact Jaccard of the verified edges (edges.parquet)",
+                "Exact Jaccard of the verified edges (edges/)",
                 figures.histogram(
                     "fig-dedup-jaccard",
                     bin_edges,
@@ -297,7 +301,7 @@ def _lsh_section(page: Page, report: dict[str, Any]) -> None:
 
 def _issues_section(page: Page, report: dict[str, Any], root: str) -> None:
     issues = report["issues"]
-    raws = issue_raws(folder.join(root, "quarantine/issues.jsonl"), issues["examples"])
+    raws = issue_raws(folder.join(root, "quarantine"), issues["examples"])
     example_rows = [
         [
             Cell(e["id"]),
@@ -312,7 +316,7 @@ def _issues_section(page: Page, report: dict[str, Any], root: str) -> None:
         "Issues",
         paragraph(
             "Quarantined records are removed and counted; file events and warnings are "
-            "informational. Every issue is listed in quarantine/issues.jsonl."
+            "informational. Every issue is listed in quarantine/part-*.jsonl."
         ),
         table(
             "table-dedup-issue-kinds",

@@ -27,6 +27,19 @@ def exists(path: str) -> bool:
     return FileSystems.exists(path)
 
 
+def parts(path: str, suffix: str) -> list[str]:
+    """The `part-*.<suffix>` files of the folder `path`, in name order ([] when it is absent)."""
+    if is_local(path):
+        if not os.path.isdir(path):
+            return []
+        names = [n for n in os.listdir(path) if n.startswith("part-") and n.endswith(f".{suffix}")]
+        return [os.path.join(path, n) for n in sorted(names)]
+    from apache_beam.io.filesystems import FileSystems
+
+    pattern = path.rstrip("/") + f"/part-*.{suffix}"
+    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+
+
 def open_binary(path: str) -> IO[bytes]:
     """A binary reader for `path`."""
     if is_local(path):
