@@ -42,11 +42,12 @@ from slimpajama.dedup.edges import (
 from slimpajama.dedup.scan import (
     SET_NAME_LIST,
     SignedDoc,
+    doc_key,
     parse_staged_line,
     scan_file,
     split_doc_key,
 )
-from slimpajama.dedup.verify import verify_star
+from slimpajama.dedup.verify import VerifyCounts, sum_counts, verify_buckets
 from slimpajama.io.inputs import InputFile, Issue, discover_inputs
 from slimpajama.io.release import read_zstd_lines, release_relpath, write_release_file
 
@@ -159,21 +160,29 @@ class WriteKept(beam.DoFn):
         yield counts
 
 
-def text_requests(edge: Edge) -> list[tuple[int, tuple[int, int, Edge | None]]]:
-    """(file index, (line, anchor key, edge or None)): the anchor's own text and the partner's
-    text are both wanted at the anchor; None marks the anchor's own request."""
-    anchor_file, anchor_line = split_doc_key(edge.anchor.doc_key)
-    other_file, other_line = split_doc_key(edge.other.doc_key)
-    return [
-        (anchor_file, (anchor_line, edge.anchor.doc_key, None)),
-        (other_file, (other_line, edge.anchor.doc_key, edge)),
-    ]
+def anchored_bucket(
+    item: tuple[tuple[int, ...], Iterable[tuple[int, int, int]]],
+) -> list[tuple[int, tuple[int, tuple[tuple[int, int, int], ...]]]]:
+    """(anchor key, (band, members sorted by key)) of a bucket of two or more documents, members
+    as plain (doc key, bytes, set index) ints; the anchor is its smallest member."""
+    bucket, members = item
+    ordered = tuple(sorted(set(members)))
+    return [(ordered[0][0], (bucket[-2], ordered))] if len(ordered) > 1 else []
+
+
+def text_requests(
+    item: tuple[int, tuple[int, tuple[tuple[int, int, int], ...]]],
+) -> Iterator[tuple[int, tuple[int, int]]]:
+    """(file index, (line, anchor key)) for every member of an anchored bucket (the anchor too)."""
+    anchor, (_, members) = item
+    for key, _, _ in members:
+        file_index, line = split_doc_key(key)
+        yield file_index, (line, anchor)
 
 
 class ReadKeyTexts(beam.DoFn):
-    """Re-reads one staged file once and sends each requested document's key text to the anchor
-    that asked for it: (anchor key, None, text) for the anchor itself (once), (anchor key, edge,
-    text) for a partner."""
+    """Re-reads one staged file once and sends each requested document's key text once to every
+    anchor that asked for it: (anchor key, (doc key, key text))."""
 
     def __init__(self, root: str) -> None:
         self._root = root
@@ -181,11 +190,11 @@ class ReadKeyTexts(beam.DoFn):
     def setup(self) -> None:
         self._timer = _Timed("verify_read")
 
-    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, tuple]]:
+    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, tuple[int, str]]]:
         file_index, joined = item
-        wanted: dict[int, set[tuple[int, Edge | None]]] = {}
-        for line, anchor, edge in joined["requests"]:
-            wanted.setdefault(line, set()).add((anchor, edge))
+        wanted: dict[int, set[int]] = {}
+        for line, anchor in joined["requests"]:
+            wanted.setdefault(line, set()).add(anchor)
         if not wanted:
             return
         with self._timer:
@@ -193,13 +202,14 @@ class ReadKeyTexts(beam.DoFn):
                 line, _, _, release_line = parse_staged_line(staged)
                 if line in wanted:
                     text = key_text(json.loads(release_line)["text"])
-                    for anchor, edge in wanted[line]:  # order is irrelevant: grouped by anchor next
-                        yield anchor, (edge, text)
+                    key = doc_key(file_index, line)
+                    for anchor in wanted[line]:  # order is irrelevant: grouped by anchor next
+                        yield anchor, (key, text)
 
 
-class VerifyStar(beam.DoFn):
-    """Exact Jaccard of one anchor against each partner; verified edges out, and one
-    (candidates, rejected) count pair per anchor to the 'verification' output."""
+class VerifyBuckets(beam.DoFn):
+    """`verify_buckets` over the buckets of one anchor; verified edges out, and the anchor's
+    VerifyCounts to the 'verification' output."""
 
     def __init__(self, cfg: DedupConfig) -> None:
         self._cfg = cfg
@@ -207,57 +217,50 @@ class VerifyStar(beam.DoFn):
     def setup(self) -> None:
         self._timer = _Timed("verify")
 
-    def process(self, item: tuple[int, Iterable[tuple]]) -> Iterator[Any]:
-        _, texts = item
-        anchor_text = None
-        partners = []
-        for edge, text in texts:
-            if edge is None:
-                anchor_text = text
-            else:
-                partners.append((edge, text))
+    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[Any]:
+        _, joined = item
+        buckets = [
+            (band, [Member(key, nbytes, SET_NAME_LIST[index]) for key, nbytes, index in members])
+            for band, members in joined["buckets"]
+        ]
         with self._timer:
-            verified, rejected = verify_star(
-                anchor_text, partners, self._cfg.threshold, self._cfg.ngram, self._cfg.shingle
+            edges, counts = verify_buckets(
+                buckets, dict(joined["texts"]), self._cfg.threshold, self._cfg.ngram,
+                self._cfg.shingle,
             )
-        yield from verified
-        yield beam.pvalue.TaggedOutput("verification", (len(partners), rejected))
+        yield from edges
+        yield beam.pvalue.TaggedOutput("verification", tuple(counts))
 
 
 def verify_edges(
-    edges: beam.PCollection, files: beam.PCollection, cfg: DedupConfig, root: str
+    buckets: beam.PCollection, files: beam.PCollection, cfg: DedupConfig, root: str
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """Candidate edges -> edges whose exact Jaccard ≥ threshold, and per-anchor counts. Each
-    staged file is read once; key texts travel once, straight to the anchor of their star, and only
-    for documents that are in some candidate edge."""
-    verified = (
+    """Grouped buckets -> verified edges (see `slimpajama.dedup.verify`) and per-anchor counts.
+    Buckets meet at their anchor (their smallest member); each staged file is read once; key texts
+    travel once to each anchor that has the document in some bucket, and only for documents in
+    some bucket of two or more."""
+    anchored = buckets | "Buckets by anchor" >> beam.FlatMap(anchored_bucket)
+    texts = (
         {
             "file": files | "Key files for texts" >> beam.Map(lambda f: (f.index, f)),
-            "requests": edges | "Text requests" >> beam.FlatMap(text_requests),
+            "requests": anchored | "Text requests" >> beam.FlatMap(text_requests),
         }
         | "Join text requests" >> beam.CoGroupByKey()
         | "Read candidate texts" >> beam.ParDo(ReadKeyTexts(root))
-        | "Texts by anchor" >> beam.GroupByKey()
-        | "Verify exact Jaccard" >> beam.ParDo(VerifyStar(cfg)).with_outputs(
+    )
+    verified = (
+        {"buckets": anchored, "texts": texts}
+        | "Buckets and texts by anchor" >> beam.CoGroupByKey()
+        | "Verify exact Jaccard" >> beam.ParDo(VerifyBuckets(cfg)).with_outputs(
             "verification", main="edges"
         )
     )
     return verified.edges, verified.verification
 
 
-def sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
-    """Element-wise sum of (candidates, rejected) pairs (a combiner: associative, order-free)."""
-    candidates = rejected = 0
-    for c, r in pairs:
-        candidates += c
-        rejected += r
-    return candidates, rejected
-
-
-def write_verification(sums: tuple[int, int], root: str) -> None:
-    """Totals of candidate edges, verified and rejected ones."""
-    candidates, rejected = sums
-    totals = {"candidates": candidates, "verified": candidates - rejected, "rejected": rejected}
+def write_verification(counts: VerifyCounts, root: str) -> None:
+    """Verification totals (VerifyCounts, plus rejected = candidates − verified)."""
+    totals = {**counts._asdict(), "rejected": counts.candidates - counts.verified}
     _write_text(FileSystems.join(root, VERIFICATION_FILE), json.dumps(totals, sort_keys=True))
 
 
@@ -368,22 +371,26 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
         "issue", "counts", "short", main="signed"
     )
     policy = keep_policy(cfg.keep, cfg.source_priority)
-    edges = (
+    buckets = (
         scanned.signed
         | "Band keys" >> beam.FlatMap(band_members, local=cfg.scope == "local")
         | "Group by band key" >> beam.GroupByKey()
-        | "Candidate edges" >> beam.FlatMap(edges_of_bucket)
+    )
+    if cfg.verify:
+        candidates, verification = verify_edges(buckets, files, cfg, root)
+        _ = (
+            verification
+            | "Sum verification counts" >> beam.CombineGlobally(sum_counts)
+            | "Write verification" >> beam.Map(write_verification, root)
+        )
+    else:
+        candidates = buckets | "Candidate edges" >> beam.FlatMap(edges_of_bucket)
+    edges = (
+        candidates
         | "Key by pair" >> beam.Map(lambda e: ((e.anchor.doc_key, e.other.doc_key), e))
         | "One edge per pair" >> beam.CombinePerKey(unique_pair)
         | "Drop pair keys" >> beam.Values()
     )
-    if cfg.verify:
-        edges, verification = verify_edges(edges, files, cfg, root)
-        _ = (
-            verification
-            | "Sum verification counts" >> beam.CombineGlobally(sum_pairs)
-            | "Write verification" >> beam.Map(write_verification, root)
-        )
     gathered_edges = edges | "Gather edges" >> beam.combiners.ToList()
     if cfg.components == "distributed":
         removed = edges | "Clusters and keepers" >> DistributedClusters(policy, cfg.component_rounds)
