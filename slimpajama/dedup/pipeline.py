@@ -170,12 +170,36 @@ def anchored_bucket(
     return [(ordered[0][0], (bucket[-2], ordered))] if len(ordered) > 1 else []
 
 
+class DistinctBuckets(beam.CombineFn):
+    """The buckets of one anchor: each distinct member tuple once, with its smallest band (the
+    same documents often share a bucket in many bands). Output sorted by (band, members)."""
+
+    def create_accumulator(self) -> dict[tuple, int]:
+        return {}
+
+    def add_input(self, acc: dict[tuple, int], bucket: tuple[int, tuple]) -> dict[tuple, int]:
+        band, members = bucket
+        acc[members] = min(band, acc.get(members, band))
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[dict[tuple, int]]) -> dict[tuple, int]:
+        merged: dict[tuple, int] = {}
+        for acc in accs:
+            for members, band in acc.items():
+                merged[members] = min(band, merged.get(members, band))
+        return merged
+
+    def extract_output(self, acc: dict[tuple, int]) -> list[tuple[int, tuple]]:
+        return sorted((band, members) for members, band in acc.items())
+
+
 def text_requests(
-    item: tuple[int, tuple[int, tuple[tuple[int, int, int], ...]]],
+    item: tuple[int, list[tuple[int, tuple[tuple[int, int, int], ...]]]],
 ) -> Iterator[tuple[int, tuple[int, int]]]:
-    """(file index, (line, anchor key)) for every member of an anchored bucket (the anchor too)."""
-    anchor, (_, members) = item
-    for key, _, _ in members:
+    """(file index, (line, anchor key)) once for every document in the buckets of an anchor (the
+    anchor too)."""
+    anchor, buckets = item
+    for key in sorted({key for _, members in buckets for key, _, _ in members}):
         file_index, line = split_doc_key(key)
         yield file_index, (line, anchor)
 
@@ -219,9 +243,10 @@ class VerifyBuckets(beam.DoFn):
 
     def process(self, item: tuple[int, dict[str, list]]) -> Iterator[Any]:
         _, joined = item
+        (distinct,) = joined["buckets"]
         buckets = [
             (band, [Member(key, nbytes, SET_NAME_LIST[index]) for key, nbytes, index in members])
-            for band, members in joined["buckets"]
+            for band, members in distinct
         ]
         with self._timer:
             edges, counts = verify_buckets(
@@ -239,7 +264,11 @@ def verify_edges(
     Buckets meet at their anchor (their smallest member); each staged file is read once; key texts
     travel once to each anchor that has the document in some bucket, and only for documents in
     some bucket of two or more."""
-    anchored = buckets | "Buckets by anchor" >> beam.FlatMap(anchored_bucket)
+    anchored = (
+        buckets
+        | "Buckets by anchor" >> beam.FlatMap(anchored_bucket)
+        | "Distinct buckets per anchor" >> beam.CombinePerKey(DistinctBuckets())
+    )
     texts = (
         {
             "file": files | "Key files for texts" >> beam.Map(lambda f: (f.index, f)),
