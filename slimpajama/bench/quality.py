@@ -23,8 +23,8 @@ similar pairs are the planted ones.
 Dense families (`--families N`, default pairs per bin / 5) are groups of 5-30 documents sharing a
 long licence header (or site navigation before and a footer after) with distinct bodies: a hub
 (header + a few words) and members whose bodies are sized so that every other member is at J
-0.80-0.85 to the hub and the rest spread over 0.55-0.97; members are then at 0.45-0.9 to each
-other. Every pair of a family is scored in the bin of its exact J (P(same cluster) counts chains
+0.80-0.85 to the hub and the rest spread over 0.55-0.97; members are then at about 0.4-0.97 to
+each other. Every pair of a family is scored in the bin of its exact J (P(same cluster) counts chains
 through the hub, as clustering does), and a removed member is a false removal when no member of
 its family is at J >= threshold to it. Results are given for the planted pairs, the families and
 both together; each run also records its CPU seconds (whole process tree).

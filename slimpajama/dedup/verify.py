@@ -16,9 +16,15 @@ the first pass is the classic star (the smallest member against every other). Ea
 is then checked against every component formed by the members inserted before it that p is not
 yet connected to: its members are compared with p until one reaches the threshold (the component's
 best-connected member first, a "hub", then the others by key), so p ends connected to each such
-component or compared with all its members. Pairs already compared in the group are never compared
-again (buckets of the same anchor in different bands overlap heavily). A bucket whose members are
-all near-duplicates of the anchor costs the n − 1 comparisons of the star and nothing more.
+component or compared with all its members. Why no pair of G is lost: take (u, v) in G with u
+inserted first; when v is inserted, either u's component already holds v, or v is compared with
+the members of u's component until one accepts; if none before u does, v is compared with u itself
+and accepted. Connectivity only grows, so u and v end connected. Pairs already compared in the group are never compared
+again (buckets of the same anchor in different bands overlap heavily), and a pair whose set sizes
+bound J below the threshold (J ≤ min/max) is rejected without merging the sets. A bucket whose
+members are all near-duplicates of the anchor costs the n − 1 comparisons of the star and nothing
+more; a hub late in id order costs about the pairs among the members before it, then one
+comparison per member.
 
 Cost bound. Beyond the star, one bucket of n members costs at most `max_extra_rounds` × (n − 1)
 further comparisons (as many star rounds); all pairs fit for n ≤ 2 × max_extra_rounds + 2. A
@@ -44,8 +50,8 @@ MAX_EXTRA_ROUNDS = 32
 
 
 class VerifyCounts(NamedTuple):
-    """Work and outcome of verification, summed over anchor groups (a pair or bucket that occurs
-    under several anchors counts once under each).
+    """Work and outcome of verification, summed over anchor groups (a pair that shares buckets of
+    several anchors counts once under each).
 
     buckets: distinct buckets verified (identical member sets in several bands count once);
     star_pairs: distinct (anchor, member) pairs, the work of star-only verification (every bucket
