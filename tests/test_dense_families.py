@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -25,6 +29,7 @@ from slimpajama.dedup.edges import Edge
 from slimpajama.dedup.verify import VerifyCounts, verify_buckets
 
 THRESHOLD = 0.8
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def words(rng: random.Random, count: int) -> str:
@@ -157,6 +162,7 @@ def test_the_cap_bounds_the_work_and_counts_what_it_left() -> None:
 C4 = "c4/c4-train.00000-of-01024.jsonl"
 
 
+@pytest.mark.beam
 def test_cli_joins_the_pair_star_verification_missed(tmp_path) -> None:
     docs = licence_family(SEED)
     keys = keys_of(docs)
@@ -204,3 +210,30 @@ def test_cli_joins_the_pair_star_verification_missed(tmp_path) -> None:
     assert verification["candidates"] > verification["star_pairs"]
     assert verification["candidates"] == verification["verified"] + verification["rejected"]
     assert (verification["capped_buckets"], verification["unresolved_pairs"]) == (0, 0)
+
+
+@pytest.mark.beam
+@pytest.mark.slow
+def test_verified_families_give_the_same_bytes_with_two_worker_processes(tmp_path) -> None:
+    docs = [d for seed in (SEED, 22, 23) for d in licence_family(seed)]
+    random.Random(1).shuffle(docs)
+    root = tmp_path / "rp"
+    for folder, name, part in (("c4", "c4-train.00000-of-01024.jsonl", docs[::2]),
+                               ("wikipedia", "wiki.jsonl", docs[1::2])):
+        (root / folder).mkdir(parents=True)
+        (root / folder / name).write_text("".join(json.dumps({"text": d, "meta": {}}) + "\n" for d in part))
+    outputs = {}
+    for name, extra, env in (("one", [], {}),
+                             ("two", ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"],
+                              {"PYTHONHASHSEED": "12345"})):
+        out = tmp_path / name
+        done = subprocess.run(
+            [sys.executable, "-m", "slimpajama.cli", "dedup", "--input", str(root), "--output", str(out),
+             "--verify", "--recall", "0.99", *extra],
+            capture_output=True, text=True, env={**os.environ, **env}, cwd=ROOT, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        report = json.loads((out / "report.json").read_text())
+        outputs[name] = ((out / "duplicates.parquet").read_bytes(), (out / "edges.parquet").read_bytes(),
+                         report["verification"])
+    assert outputs["one"] == outputs["two"]
+    assert len(pq.read_table(tmp_path / "one" / "duplicates.parquet")) == 3  # each family's (x, y)

@@ -134,8 +134,10 @@ class _AnchorGroup:
         budget = len(self.compared) + self.max_extra_rounds * (len(members) - 1)
         inserted: dict[int, list[Member]] = {find(anchor.doc_key): [anchor]}  # root -> members
         for member in members[1:]:
+            joined = []  # roots of the inserted components that end connected to member
             for root, component in list(inserted.items()):
                 if find(root) == find(member.doc_key):
+                    joined.append(root)
                     continue
                 hub = max(component, key=lambda m: (self.accepted.get(m.doc_key, 0), -m.doc_key))
                 for other in [hub, *(m for m in component if m is not hub)]:
@@ -143,24 +145,27 @@ class _AnchorGroup:
                         self._cap(members)
                         return
                     if self._joined(member, other, band):
+                        joined.append(root)
                         break
-            regrouped: dict[int, list[Member]] = {}
-            for component in [*inserted.values(), [member]]:
-                regrouped.setdefault(find(component[0].doc_key), []).extend(component)
-            inserted = regrouped
+            parts = sorted([[member], *(inserted.pop(root) for root in joined)], key=len, reverse=True)
+            for part in parts[1:]:  # the smaller lists join the largest: no quadratic copying
+                parts[0].extend(part)
+            inserted[find(member.doc_key)] = parts[0]
 
     def _cap(self, members: Sequence[Member]) -> None:
         """Count a bucket whose budget ran out, and its pairs left neither compared nor
         connected."""
         self.capped_buckets += 1
         find = self.union_find.find
-        keys = [m.doc_key for m in members]
-        self.unresolved_pairs += sum(
-            1
-            for i, u in enumerate(keys)
-            for v in keys[i + 1:]
-            if find(u) != find(v) and (u, v) not in self.compared
+        keys = {m.doc_key for m in members}
+        per_root: dict[int, int] = {}
+        for key in keys:
+            per_root[find(key)] = per_root.get(find(key), 0) + 1
+        apart = len(keys) * (len(keys) - 1) // 2 - sum(n * (n - 1) // 2 for n in per_root.values())
+        compared_apart = sum(
+            1 for u, v in self.compared if u in keys and v in keys and find(u) != find(v)
         )
+        self.unresolved_pairs += apart - compared_apart
 
 
 def verify_buckets(
