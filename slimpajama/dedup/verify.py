@@ -15,7 +15,7 @@ How (`_AnchorGroup.resolve`). A bucket's members are inserted one by one in docu
 the first pass is the classic star (the smallest member against every other). Each later member p
 is then checked against every component formed by the members inserted before it that p is not
 yet connected to: its members are compared with p until one reaches the threshold (the component's
-best-connected member first, a "hub", then the others by key), so p ends connected to each such
+best-connected member first, a "hub", then the others), so p ends connected to each such
 component or compared with all its members. Why no pair of G is lost: take (u, v) in G with u
 inserted first; when v is inserted, either u's component already holds v, or v is compared with
 the members of u's component until one accepts; if none before u does, v is compared with u itself
