@@ -68,6 +68,11 @@ def mark_done(work: str, stage: str, unit: str, docs: int = 0, nbytes: int = 0,
         os.replace(temporary, final)
 
 
+def is_done(work: str, stage: str, unit: str) -> bool:
+    """True when the marker of `unit` is committed (one existence check, no listing)."""
+    return FileSystems.exists(FileSystems.join(marker_dir(work, stage), f"{unit}.json"))
+
+
 def finished_units(work: str, stage: str) -> dict[str, Mark]:
     """Unit name -> counts, for every committed marker of `stage` (none when the folder is absent)."""
     pattern = FileSystems.join(marker_dir(work, stage), "*.json")

@@ -1,15 +1,16 @@
 """The resume contract: a run records what it is (command, options, package version, input
 listing) in `<work>/run.json` before any work starts; `--resume` reuses the finished units of a
 leftover partial folder only when the new run is the same run, and otherwise refuses with one
-line naming what differs (exit status 2 in the CLI)."""
+line naming what differs (exit status 2 in the CLI).
+
+Beam's FileSystems is imported inside the functions, so the CLI can name ResumeRefused without
+importing Beam (`--help` stays fast)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from typing import Any
-
-from apache_beam.io.filesystems import FileSystems
 
 from slimpajama import __version__
 
@@ -23,6 +24,8 @@ class ResumeRefused(Exception):
 def input_listing(paths: Mapping[str, str]) -> list[list[Any]]:
     """[relpath, size in bytes, mtime in seconds] of each input, sorted by relpath; `paths` maps
     relpath -> full path (local or any Beam filesystem)."""
+    from apache_beam.io.filesystems import FileSystems
+
     listing = []
     for relpath in sorted(paths):
         meta = FileSystems.match([paths[relpath]])[0].metadata_list[0]
@@ -38,12 +41,16 @@ def fingerprint(command: str, options: Mapping[str, Any], listing: list[list[Any
 
 def write_fingerprint(work: str, run: Mapping[str, Any]) -> None:
     """Record the run in `<work>/run.json` (before any unit of work is committed)."""
+    from apache_beam.io.filesystems import FileSystems
+
     with FileSystems.create(FileSystems.join(work, RUN_FILE)) as handle:
         handle.write(json.dumps(run, sort_keys=True, indent=1).encode())
 
 
 def check_resumable(work: str, run: Mapping[str, Any]) -> None:
     """Raise ResumeRefused unless `<work>/run.json` records exactly `run`."""
+    from apache_beam.io.filesystems import FileSystems
+
     path = FileSystems.join(work, RUN_FILE)
     if not FileSystems.exists(path):
         raise ResumeRefused(f"nothing to resume: {path} does not exist")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from test_dedup_pipeline import output_bytes
 
 from slimpajama import __version__
 from slimpajama.resume import (
@@ -62,3 +68,59 @@ def test_same_run_resumes_and_every_difference_is_refused_in_one_line(inputs, tm
 def test_nothing_to_resume(tmp_path):
     with pytest.raises(ResumeRefused, match="nothing to resume"):
         check_resumable(str(tmp_path), fingerprint("dedup", {}, []))
+
+
+# ------------------------------------------------------------------ the commands, end to end
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "rp"
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "slimpajama.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=600)
+
+
+def stderr_lines(done: subprocess.CompletedProcess) -> list[str]:
+    """Our stderr lines (Beam's own warnings left out)."""
+    return [line for line in done.stderr.splitlines() if not line.startswith(("WARNING", "INFO"))]
+
+
+@pytest.mark.beam
+@pytest.mark.slow
+def test_dedup_killed_mid_scan_resumes_to_the_same_bytes_and_refuses_other_options(tmp_path):
+    fresh, resumed = tmp_path / "fresh", tmp_path / "resumed"
+    assert cli("dedup", "--input", str(FIXTURES), "--output", str(fresh), "-q").returncode == 0
+
+    killed = cli("dedup", "--input", str(FIXTURES), "--output", str(resumed), "-q",
+                 env={"SLIMPAJAMA_ABORT_AFTER_FILES": "5"})
+    assert killed.returncode == 137  # died like kill -9 after committing its 5th scanned file
+    partial = tmp_path / "resumed.partial" / "_work"
+    assert len(os.listdir(partial / "progress" / "scan")) == 5
+
+    refused = cli("dedup", "--input", str(FIXTURES), "--output", str(resumed), "--resume", "--min-chars", "100")
+    assert refused.returncode == 2
+    assert stderr_lines(refused) == [
+        "slimpajama: error: cannot resume: the options differ from the interrupted run's (min_chars)"]
+
+    done = cli("dedup", "--input", str(FIXTURES), "--output", str(resumed), "--resume", "-q")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((resumed / "report.json").read_text())["run"]["resumed_files"] == 5
+    assert output_bytes(resumed) == output_bytes(fresh)
+
+
+@pytest.mark.beam
+def test_dedup_prints_progress_lines_on_stderr_and_quiet_prints_none(tmp_path):
+    done = cli("dedup", "--input", str(FIXTURES), "--output", str(tmp_path / "a"),
+               env={"SLIMPAJAMA_PROGRESS_INTERVAL": "600"})
+    assert done.returncode == 0
+    progress = re.compile(r"^(\w+): files (\d+)/(\d+), ([\d,]+) docs, ([\d,]+) MB, \d+\.\d MB/s, ETA (\d\d:\d\d)$")
+    lines = [line for line in stderr_lines(done)]
+    assert [progress.sub(r"\1 \2/\3 \4 \5 \6", line) for line in lines[:2] + lines[3:5]] == [
+        "scan: started, 16 files", "scan 16/16 137 0 00:00",
+        "write: started, 16 files", "write 16/16 98 0 00:00"]
+    assert re.fullmatch(r"scan: done in \d\d:\d\d", lines[2])
+    assert re.fullmatch(r"write: done in \d\d:\d\d", lines[5]) and len(lines) == 6
+    assert "scan:" not in done.stdout  # stdout keeps only the table
+    quiet = cli("dedup", "--input", str(FIXTURES), "--output", str(tmp_path / "b"), "--quiet")
+    assert quiet.returncode == 0 and stderr_lines(quiet) == []

@@ -10,6 +10,7 @@ Exit status: 0 ok; 1 --strict and some record was quarantined; 2 usage or input 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -20,6 +21,7 @@ from slimpajama.dedup.config import PRESETS, ConfigError, dedup_config
 from slimpajama.dedup.distributed_clusters import ComponentsNotConverged
 from slimpajama.io.beam_options import BeamOptionError
 from slimpajama.io.inputs import InputError
+from slimpajama.resume import ResumeRefused
 
 
 def print_summary(report: dict[str, Any]) -> None:
@@ -64,10 +66,13 @@ def print_summary(report: dict[str, Any]) -> None:
 @click.option("--holdout", type=float, default=None, help="With --mixture: held-out fraction split into validation/test [0.0017].")
 @click.option("--strict", is_flag=True, default=None, help="Exit 1 if any record was quarantined (after writing the report).")
 @click.option("--overwrite", is_flag=True, default=None, help="Replace a non-empty --output.")
+@click.option("--resume", is_flag=True, help="Reuse the finished work of an interrupted run of this same command (same options, version and inputs).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging, Beam included.")
 @click.pass_context
 def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, preset: str | None,
-          verbose: bool, mixture: str | None, holdout: float | None, **flags: Any) -> None:
+          verbose: bool, mixture: str | None, holdout: float | None, resume: bool, quiet: bool,
+          **flags: Any) -> None:
     """Globally deduplicate a RedPajama-layout corpus into the SlimPajama release layout.
 
     Writes OUTPUT/train/chunk*/example_train_*.jsonl.zst, the audit part files duplicates/,
@@ -78,8 +83,8 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
 
     try:
         cfg, mixture = dedup_config(input_, output, flags, recipe, preset, mixture)
-        report = run_dedup(cfg, list(ctx.args))
-    except (ConfigError, InputError, BeamOptionError) as error:
+        report = run_dedup(cfg, list(ctx.args), resume=resume, progress=None if quiet else sys.stderr)
+    except (ConfigError, InputError, BeamOptionError, ResumeRefused) as error:
         fail(str(error))
     except ComponentsNotConverged as error:
         fail(str(error), status=4)

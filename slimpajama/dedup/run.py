@@ -12,9 +12,10 @@ import os
 import platform
 import re
 import shutil
+import sys
 import time
 from importlib import metadata
-from typing import Any
+from typing import Any, TextIO
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -29,13 +30,23 @@ from slimpajama.dedup.pipeline import (
     CLUSTERS_FILE,
     COUNTS_FILE,
     ISSUES_FILE,
+    SCAN_STAGE,
     VERIFICATION_FILE,
     WORK,
+    WRITE_STAGE,
     build_dedup_pipeline,
 )
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
-from slimpajama.io.inputs import InputError, discover_inputs, unrecognized_files
+from slimpajama.io.inputs import InputError, InputFile, discover_inputs, unrecognized_files
+from slimpajama.progress import ProgressPrinter, Stage, finished_units
 from slimpajama.report import write_report_html
+from slimpajama.resume import (
+    ResumeRefused,
+    check_resumable,
+    fingerprint,
+    input_listing,
+    write_fingerprint,
+)
 
 VERSIONED_PACKAGES = ("apache-beam", "numpy", "datasketch", "ftfy", "xxhash", "zstandard", "pyarrow")
 
@@ -153,19 +164,52 @@ def launch(cfg: DedupConfig, options: PipelineOptions) -> beam.runners.runner.Pi
     return result
 
 
-def run_dedup(cfg: DedupConfig, beam_args: list[str]) -> dict[str, Any] | None:
-    """Run dedup end to end; the report, or None for a Dataflow dry run (nothing is executed)."""
+RUN_OPTIONS_IGNORED = ("overwrite", "strict")
+"""Options that do not shape the output: a resumed run may differ in them."""
+
+
+def run_fingerprint(cfg: DedupConfig, files: list[InputFile]) -> dict[str, Any]:
+    """What `--resume` compares: the output-shaping options, the version and the input listing."""
+    options = {k: v for k, v in cfg.as_report().items() if k not in RUN_OPTIONS_IGNORED}
+    return fingerprint("dedup", options, input_listing({f.relpath: f.path for f in files}))
+
+
+def prepare_partial(partial: str, run: dict[str, Any], resume: bool) -> int:
+    """Make the temporary output `partial` ready for the run `run` (a fingerprint): with `resume`,
+    check that it belongs to this very run and return how many input files it already scanned;
+    else remove any leftover and start afresh."""
+    work = FileSystems.join(partial, WORK)
+    if resume:
+        if not FileSystems.exists(partial):
+            raise ResumeRefused(f"nothing to resume: {partial} does not exist")
+        check_resumable(work, run)
+        return len(finished_units(work, SCAN_STAGE))
+    if FileSystems.exists(partial):
+        FileSystems.delete([partial])
+    write_fingerprint(work, run)
+    return 0
+
+
+def run_dedup(cfg: DedupConfig, beam_args: list[str], *, resume: bool = False,
+              progress: TextIO | None = sys.stderr) -> dict[str, Any] | None:
+    """Run dedup end to end; the report, or None for a Dataflow dry run (nothing is executed).
+    `resume` reuses the files a killed run with the same fingerprint scanned; `progress` is where
+    progress lines go (None: nowhere)."""
     options = pipeline_options(beam_args)
     if is_dry_run(options):
         launch(cfg, options)
         return None
     check_paths(cfg)
+    files = discover_inputs(cfg.input)
     partial = partial_path(cfg.output)
-    if FileSystems.exists(partial):
-        FileSystems.delete([partial])
+    run_id = run_fingerprint(cfg, files)
+    resumed_files = prepare_partial(partial, run_id, resume)
+    total_bytes = sum(size for _, size, _ in run_id["inputs"])
+    stages = [Stage(SCAN_STAGE, "files", len(files), total_bytes), Stage(WRITE_STAGE, "files", len(files))]
     started = time.time()
     try:
-        result = launch(cfg, options)
+        with ProgressPrinter(FileSystems.join(partial, WORK), stages, stream=progress):
+            result = launch(cfg, options)
     except Exception as error:  # runners wrap worker exceptions; surface ours by their message
         found = re.search(
             r"connected components did not converge in \d+ rounds \([^)]*\); "
@@ -180,6 +224,7 @@ def run_dedup(cfg: DedupConfig, beam_args: list[str]) -> dict[str, Any] | None:
         "pipeline_seconds": round(time.time() - started, 3),
         "stage_msecs": stage_msecs(result),
         "versions": versions(),
+        "resumed_files": resumed_files,
     }
     report = build_report(cfg, partial, run)
     FileSystems.delete([FileSystems.join(partial, WORK)])
