@@ -26,14 +26,9 @@ from slimpajama.io.release import (
     write_release_file,
 )
 from slimpajama.mix.cli import mix_command
-from slimpajama.mix.pipeline import (
-    MixConfig,
-    bin_count,
-    file_parts,
-    mean_fill,
-    release_names,
-    run_mix,
-)
+from slimpajama.mix.config import MixConfig
+from slimpajama.mix.pipeline import bin_count, file_parts, mean_fill
+from slimpajama.mix.run import release_names, run_mix
 
 SEED = 3
 HOLDOUT = 0.05

@@ -20,16 +20,16 @@ from slimpajama.io.release import (
 from slimpajama.io.shards import read_megatron_shard
 from slimpajama.io.tokenizer import gpt2_encoding
 from slimpajama.tokenize.cli import tokenize_command
+from slimpajama.tokenize.config import TokenizeOptions
 from slimpajama.tokenize.pipeline import (
-    TokenizeOptions,
     hdf5_file_ranges,
     hdf5_pieces,
     megatron_pieces,
     read_part,
-    run_tokenize,
     tokenize_release_file,
     with_offsets,
 )
+from slimpajama.tokenize.run import run_tokenize
 
 WORDS = "the of data model token café naïve 東京 🙂 def return x = 1 <|endoftext|>".split()
 # (split, chunk, n) -> number of documents; created in a scrambled order on purpose

@@ -79,7 +79,8 @@ def tokenize_command(
     Extra arguments are passed to Beam, e.g. --direct_running_mode=multi_processing
     --direct_num_workers=2.
     """
-    from slimpajama.tokenize.pipeline import TokenizeOptions, run_tokenize
+    from slimpajama.tokenize.config import TokenizeOptions
+    from slimpajama.tokenize.run import run_tokenize
 
     if fmt == "hdf5":
         try:

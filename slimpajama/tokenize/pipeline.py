@@ -10,7 +10,8 @@ never depends on worker count, timing or listing order):
    number is skipped only after a document longer than shard_tokens; HDF5: token ranges of
    50,000 windows of msl + 1 tokens, consecutive files sharing one boundary token);
 4. per shard (GroupByKey): concatenate its pieces in part order and write the shard files;
-5. write manifest.json; the driver then drops `_parts` and renames the folder into place.
+5. write manifest.json; the driver (`slimpajama.tokenize.run`) then drops `_parts` and
+   renames the folder into place.
 Output folders are local paths (the rename and the parts need a shared local filesystem).
 """
 
@@ -19,10 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -31,51 +29,14 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from slimpajama import __version__
 from slimpajama.io.beam_options import pipeline_options
-from slimpajama.io.release import SPLITS, list_release_files, read_release_file
-from slimpajama.io.shards import (
-    HDF5_SEQUENCES_PER_FILE,
-    TOKEN_DTYPE,
-    write_hdf5_file,
-    write_megatron_shard,
-)
+from slimpajama.io.release import list_release_files, read_release_file
+from slimpajama.io.shards import TOKEN_DTYPE, write_hdf5_file, write_megatron_shard
 from slimpajama.io.tokenizer import EOS_ID, encode_documents, gpt2_encoding, tokenizer_identity
+from slimpajama.tokenize.config import TokenizeOptions
 
-FORMATS: tuple[str, ...] = ("megatron", "hdf5")
-DEFAULT_SHARD_TOKENS = 2**27
 ENCODE_BATCH_DOCS = 256
 MANIFEST_NAME = "manifest.json"
 PARTS_DIR = "_parts"
-
-
-@dataclass(frozen=True)
-class TokenizeOptions:
-    """What determines the output bytes (recorded in the manifest)."""
-
-    format: str = "megatron"
-    splits: tuple[str, ...] = SPLITS
-    seq_len: int = 2048
-    """HDF5 only: the fixed sequence length (msl) of the windows; Megatron keeps documents."""
-    shard_tokens: int = DEFAULT_SHARD_TOKENS
-    """Megatron only: a document belongs to shard `global_start // shard_tokens`."""
-    hdf5_sequences_per_file: int = HDF5_SEQUENCES_PER_FILE
-
-    def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ValueError(f"unknown format {self.format!r}; expected one of {FORMATS}")
-        unknown = [s for s in self.splits if s not in SPLITS]
-        if unknown or not self.splits:
-            raise ValueError(f"splits must be a non-empty subset of {SPLITS}, got {self.splits}")
-        if min(self.seq_len, self.shard_tokens, self.hdf5_sequences_per_file) < 1:
-            raise ValueError("seq_len, shard_tokens and hdf5_sequences_per_file must be >= 1")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "splits": list(self.splits),
-            "seq_len": self.seq_len,
-            "shard_tokens": self.shard_tokens,
-            "hdf5_sequences_per_file": self.hdf5_sequences_per_file,
-        }
 
 
 # ---------------------------------------------------------------- pure functions
@@ -359,37 +320,3 @@ def _write_manifest(
 ) -> None:
     with open(os.path.join(root, MANIFEST_NAME), "wb") as handle:
         handle.write(manifest_bytes(build_manifest(parts, shards, options)))
-
-
-def run_tokenize(
-    input_root: str,
-    output_dir: str,
-    options: TokenizeOptions,
-    overwrite: bool = False,
-    beam_args: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Tokenize a release folder into `output_dir`; returns the manifest.
-
-    Refuses a non-empty `output_dir` unless `overwrite`. Everything is written into a sibling
-    temporary folder that replaces `output_dir` only once the pipeline has succeeded.
-    """
-    output_dir = os.path.abspath(output_dir)
-    if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
-        raise FileExistsError(f"{output_dir} is not empty (use overwrite to replace it)")
-    work_root = f"{output_dir}.tmp-{uuid.uuid4().hex[:12]}"
-    os.makedirs(work_root)
-    try:
-        pipeline = build_tokenize_pipeline(
-            input_root, work_root, options, pipeline_options(beam_args)
-        )
-        pipeline.run().wait_until_finish()
-        shutil.rmtree(os.path.join(work_root, PARTS_DIR))
-        with open(os.path.join(work_root, MANIFEST_NAME), "rb") as handle:
-            manifest = json.load(handle)
-        if os.path.exists(output_dir):
-            shutil.rmtree(output_dir)
-        os.replace(work_root, output_dir)
-    finally:
-        if os.path.exists(work_root):
-            shutil.rmtree(work_root)
-    return manifest
