@@ -27,7 +27,14 @@ from slimpajama.io.release import (
 )
 from slimpajama.mix.cli import mix_command
 from slimpajama.mix.config import MixConfig
-from slimpajama.mix.pipeline import bin_count, file_parts, mean_fill
+from slimpajama.mix.pipeline import (
+    ShuffleBins,
+    SpillBuffer,
+    bin_count,
+    file_parts,
+    mean_fill,
+    read_spill_range,
+)
 from slimpajama.mix.run import release_names, run_mix
 
 SEED = 3
@@ -183,6 +190,37 @@ def test_cli_rerun_overwrite_and_two_workers_are_byte_identical(mixed, tmp_path)
                                         "--direct_running_mode=multi_processing"])
     assert again.exit_code == 0, again.output
     assert tree(cli_out) == tree(out)
+
+
+def test_output_does_not_depend_on_shuffle_bins_or_spill_size(mixed, tmp_path):
+    sp, out, report = mixed
+    config = MixConfig(load_mixture("slimpajama-627b"), seed=SEED, holdout=HOLDOUT, counter="bytes",
+                       docs_per_file=100, files_per_chunk=4, shuffle_bin_bytes=20_000,
+                       spill_bytes=5_000)
+    small = tmp_path / "small"
+    assert run_mix(str(sp), str(small), config) == report
+    assert tree(small) == tree(out)
+    assert not Path(f"{small}.tmp").exists()
+
+
+def test_spill_files_round_trip_per_bin(tmp_path):
+    bins = ShuffleBins(logical=5, physical=2)
+    assert [bins.of(key) for key in (0, 4, 7, 13)] == [(0, 0), (4, 0), (2, 0), (3, 1)]
+    spill = SpillBuffer(str(tmp_path), file_index=7, limit=25)  # 12-byte header per record
+    records = [("train", 1, 11, b"a\n"), ("test", 0, 5, b"bb\n"), ("train", 1, 3, b"c" * 30 + b"\n")]
+    ranges = []
+    for split, physical, key, line in records:
+        spill.add(split, physical, key, line)
+        if spill.full:
+            ranges += list(spill.flush())
+    ranges += list(spill.flush())
+    assert [(shuffle_bin, Path(r.path).name) for shuffle_bin, r in ranges] == [
+        (("test", 0), "spill-000007-00000"), (("train", 1), "spill-000007-00000"),
+        (("train", 1), "spill-000007-00001")]
+    assert [list(read_spill_range(r)) for _, r in ranges] == [
+        [(5, b"bb\n")], [(11, b"a\n")], [(3, b"c" * 30 + b"\n")]]
+    assert sorted(p.name for p in (tmp_path / "_shuffle").iterdir()) == [
+        "spill-000007-00000", "spill-000007-00001"]  # no temporary names left
 
 
 def test_cli_usage_errors(tmp_path):

@@ -88,5 +88,8 @@ def mix_command(ctx: click.Context, input_root: str, mixture: str, output: str, 
     except (ValueError, FileExistsError) as error:
         click.echo(f"slimpajama: error: {error}", err=True)
         ctx.exit(2)
+    if report is None:
+        click.echo("dry run: the pipeline was translated, nothing was read or written")
+        return
     print_mix_table(report)
     click.echo(f"wrote {output}")

@@ -24,6 +24,10 @@ class MixConfig:
     bytes_per_file: int = 256 << 20
     files_per_chunk: int = 6_000
     near: NearParams | None = field(default_factory=NearParams)
+    shuffle_bin_bytes: int = 64 << 20
+    """Target release-line bytes of one shuffle bin (what one writer holds); output does not depend on it."""
+    spill_bytes: int = 64 << 20
+    """A pass-2 worker writes a spill file whenever this many bytes are buffered; output does not depend on it."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.seed <= MAX_SEED:
@@ -31,5 +35,7 @@ class MixConfig:
         holdout_threshold(self.holdout)
         if self.counter not in COUNTERS:
             raise ValueError(f"unknown token counter {self.counter!r}; expected one of {COUNTERS}")
-        if min(self.docs_per_file, self.bytes_per_file, self.files_per_chunk) < 1:
-            raise ValueError("docs_per_file, bytes_per_file and files_per_chunk must be >= 1")
+        if min(self.docs_per_file, self.bytes_per_file, self.files_per_chunk,
+               self.shuffle_bin_bytes, self.spill_bytes) < 1:
+            raise ValueError("docs_per_file, bytes_per_file, files_per_chunk, shuffle_bin_bytes "
+                             "and spill_bytes must be >= 1")

@@ -3,16 +3,25 @@
 Input: the `train/` split of a release-layout folder (the output of `slimpajama dedup`). A
 document's id is (relpath of its release file under the input root, 1-based line).
 
-Pass 1 reads every document once: its token count, UTF-8 bytes and selection bucket go into one
-histogram per source (`mixture.SourceHistogram`), from which `plan_mix` derives weights and cuts;
-documents whose holdout hash is below the threshold (about 0.17 %) are kept aside with their text.
-Held-out documents that the mix selects become validation/test and form the decontamination index.
-Pass 2 reads the input again and emits each selected, uncontaminated train document once per copy,
-each copy under its own 64-bit shuffle key, its release line zstd-compressed (level 1, about half
-the shuffle bytes). Copies are grouped by (split, key mod bins), a bin is sorted by (key, packed
-line) and cut into files of at most `docs_per_file` documents and `bytes_per_file`
-bytes, so a worker holds one bin (about one file) at a time, whatever the chunk size. The files
-are numbered in (bin, part) order into `chunk{c}/example_*_{n}`, `files_per_chunk` per chunk.
+Pass 1 (`ScanFile`) reads every document once and counts its tokens, the only time its text is
+tokenized: per input file and source, one histogram of tokens, UTF-8 bytes and documents by
+selection bucket (`mixture.SourceHistogram`) goes to `plan_mix`, which derives weights and cuts;
+documents whose holdout hash is below the threshold (about 0.17 %) are kept aside with their text
+and counts. Held-out documents that the mix selects become validation/test and form the
+decontamination index.
+
+Pass 2 (`SpillFile`) reads every input file again and gives each selected copy a 64-bit shuffle
+key: a train document once per copy (none if it is contaminated), a validation/test document
+once. A split has `logical` bins (key mod logical): each is sorted by key and cut into files of at
+most `docs_per_file` documents and `bytes_per_file` bytes, so the output depends on them alone.
+Logical bins are grouped into `physical` shuffle bins (logical mod physical) of about
+`shuffle_bin_bytes`. A pass-2 worker buffers (key, release line) records per shuffle bin and, every
+`spill_bytes`, writes them as one spill file under `_shuffle/` (one zstd frame per bin, written to
+a temporary name and committed by rename); only (bin, spill path, offset, length) goes through
+Beam. `WriteBin` then reads one shuffle bin's frames, sorts them by (logical bin, key, line) and
+writes each logical bin as `_bins/<split>/bin{b}-{part}.jsonl.zst`. A worker holds one spill
+buffer or one shuffle bin at a time, whatever the corpus size; the output bytes do not depend on
+`physical`, `spill_bytes`, the runner or the worker count.
 
 Everything is written under `<output>.tmp/`; the driver (`slimpajama.mix.run`) names the files,
 writes `report.json` and moves them into `<output>/`.
@@ -20,14 +29,19 @@ writes `report.json` and moves them into `<output>/`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import struct
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import apache_beam as beam
+import orjson
 import zstandard
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from slimpajama.core.mixture import (
@@ -43,7 +57,7 @@ from slimpajama.io.release import (
     SPLITS,
     encode_record,
     list_release_files,
-    read_release_file,
+    read_zstd_lines,
     write_release_file,
 )
 from slimpajama.mix.config import MixConfig
@@ -51,8 +65,11 @@ from slimpajama.mix.counters import token_counter
 from slimpajama.mix.decontam import HoldoutIndex, NearParams, build_holdout_index, contamination
 
 BINS_DIR = "_bins"
+SHUFFLE_DIR = "_shuffle"
 SUMMARY_NAME = "_summary.json"
-SHUFFLE_ZSTD_LEVEL = 1
+SPILL_ZSTD_LEVEL = 1
+RECORD_HEADER = struct.Struct("<QI")
+"""A spilled record: shuffle key (uint64), length of the release line that follows (uint32)."""
 
 
 class Doc(NamedTuple):
@@ -74,9 +91,19 @@ class HeldOut(NamedTuple):
     nbytes: int
 
 
+def parse_line(line: bytes) -> Any:
+    """A JSON line decoded to the same Python value as `json.loads` (orjson, which is faster,
+    rejects a few things json accepts: NaN, integers past 64 bits, lone surrogates)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
 def read_docs(root: str, relpath: str) -> Iterator[Doc]:
     """Documents of one release file under `root`."""
-    for line, record in enumerate(read_release_file(FileSystems.join(root, relpath)), start=1):
+    for line, raw in enumerate(read_zstd_lines(FileSystems.join(root, relpath)), start=1):
+        record = parse_line(raw)
         meta = record["meta"]
         yield Doc(relpath, line, meta["redpajama_set_name"], record["text"], meta)
 
@@ -119,20 +146,27 @@ def file_parts(lines: Sequence[bytes], docs_per_file: int, bytes_per_file: int) 
     return parts
 
 
-def pack_line(line: bytes) -> bytes:
-    """A release line as carried through the shuffle (one zstd frame with its content size)."""
-    return zstandard.compress(line, SHUFFLE_ZSTD_LEVEL)
+class ShuffleBins(NamedTuple):
+    """Bins of one split: `logical` (key mod logical; what the output files depend on) grouped
+    into `physical` shuffle bins (logical bin mod physical; what one writer holds)."""
+
+    logical: int
+    physical: int
+
+    def of(self, key: int) -> tuple[int, int]:
+        """(logical, physical) bin of a shuffle key."""
+        logical = key % self.logical
+        return logical, logical % self.physical
 
 
 class HistogramFn(beam.CombineFn):
-    """(bucket, tokens, bytes) of one source's documents -> SourceHistogram."""
+    """Histograms of one source's documents (one per input file) -> their sum."""
 
     def create_accumulator(self) -> SourceHistogram:
         return SourceHistogram()
 
-    def add_input(self, histogram: SourceHistogram, item: tuple[int, int, int]) -> SourceHistogram:
-        histogram.add(*item)
-        return histogram
+    def add_input(self, histogram: SourceHistogram, item: SourceHistogram) -> SourceHistogram:
+        return histogram.merge(item)
 
     def merge_accumulators(self, histograms: Iterable[SourceHistogram]) -> SourceHistogram:
         merged = SourceHistogram()
@@ -169,8 +203,9 @@ def sum_counts(rows: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
     return tuple(sum(column) for column in zip(*rows, strict=True))
 
 
-class ScanDocs(beam.DoFn):
-    """Pass 1: per document (set name, (bucket, tokens, bytes)); holdout candidates to 'holdout'."""
+class ScanFile(beam.DoFn):
+    """Pass 1 over one input file (index, relpath): (set name, SourceHistogram of the file's
+    documents of that source); holdout candidates to 'holdout'."""
 
     def __init__(self, root: str, config: MixConfig) -> None:
         self.root, self.config = root, config
@@ -179,45 +214,129 @@ class ScanDocs(beam.DoFn):
         self.count_tokens = token_counter(self.config.counter)
         self.threshold = holdout_threshold(self.config.holdout)
 
-    def process(self, relpath: str) -> Iterator[Any]:
+    def process(self, item: tuple[int, str]) -> Iterator[Any]:
+        _, relpath = item
         seed = self.config.seed
+        columns: dict[str, tuple[list[int], list[int], list[int]]] = {}
         for doc in read_docs(self.root, relpath):
             tokens, nbytes = self.count_tokens(doc.text), len(doc.text.encode("utf-8"))
-            yield doc.set_name, (selection_bucket(seed, relpath, doc.line), tokens, nbytes)
+            buckets, token_counts, byte_counts = columns.setdefault(doc.set_name, ([], [], []))
+            buckets.append(selection_bucket(seed, relpath, doc.line))
+            token_counts.append(tokens)
+            byte_counts.append(nbytes)
             split = split_of(seed, relpath, doc.line, self.threshold)
             if split != "train":
                 yield beam.pvalue.TaggedOutput("holdout", HeldOut(split, doc, tokens, nbytes))
+        for name in sorted(columns):
+            yield name, SourceHistogram.from_docs(*columns[name])
 
 
-class SelectTrain(beam.DoFn):
-    """Pass 2: each selected, clean train document once per copy, as ((split, bin), (key, packed
-    line)) (see `pack_line`);
-    removals to 'stats' as ((kind, set name), (tokens, bytes, copies, docs))."""
+class SpillRange(NamedTuple):
+    """One shuffle bin's zstd frame inside a spill file."""
 
-    def __init__(self, root: str, config: MixConfig) -> None:
-        self.root, self.config = root, config
+    path: str
+    offset: int
+    length: int
+
+
+class SpillBuffer:
+    """Shuffle records of one input file, buffered per (split, physical bin) and written as spill
+    files `_shuffle/spill-<file>-<n>` of about `limit` uncompressed bytes."""
+
+    def __init__(self, work: str, file_index: int, limit: int) -> None:
+        self.work, self.file_index, self.limit = work, file_index, limit
+        self.records: dict[tuple[str, int], list[bytes]] = {}
+        self.size = 0
+        self.spills = 0
+
+    def add(self, split: str, physical: int, key: int, line: bytes) -> None:
+        """Buffer one record; call `flush` when `full`."""
+        self.records.setdefault((split, physical), []).append(RECORD_HEADER.pack(key, len(line)))
+        self.records[split, physical].append(line)
+        self.size += RECORD_HEADER.size + len(line)
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.limit
+
+    def flush(self) -> Iterator[tuple[tuple[str, int], SpillRange]]:
+        """Write the buffer as one spill file (temporary name, then rename); yields
+        ((split, physical bin), range) for each bin in it."""
+        if not self.records:
+            return
+        name = f"spill-{self.file_index:06d}-{self.spills:05d}"
+        path = FileSystems.join(self.work, SHUFFLE_DIR, name)
+        temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+        ranges = []
+        offset = 0
+        compressor = zstandard.ZstdCompressor(level=SPILL_ZSTD_LEVEL)
+        with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as out:
+            for shuffle_bin in sorted(self.records):
+                frame = compressor.compress(b"".join(self.records[shuffle_bin]))
+                out.write(frame)
+                ranges.append((shuffle_bin, SpillRange(path, offset, len(frame))))
+                offset += len(frame)
+        FileSystems.rename([temporary], [path])
+        self.records.clear()
+        self.size = 0
+        self.spills += 1
+        yield from ranges
+
+
+def read_spill_range(spill: SpillRange) -> Iterator[tuple[int, bytes]]:
+    """(shuffle key, release line) records of one frame of a spill file."""
+    with FileSystems.open(spill.path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        raw.seek(spill.offset)
+        data = zstandard.decompress(raw.read(spill.length))
+    position = 0
+    while position < len(data):
+        key, length = RECORD_HEADER.unpack_from(data, position)
+        position += RECORD_HEADER.size
+        yield key, data[position:position + length]
+        position += length
+
+
+class SpillFile(beam.DoFn):
+    """Pass 2 over one input file (index, relpath): every selected copy (train: one per copy,
+    unless contaminated; validation/test: one) spilled to its shuffle bin, yielding
+    ((split, physical bin), SpillRange); removals to 'stats' as ((kind, set name),
+    (tokens, bytes, copies, docs))."""
+
+    def __init__(self, root: str, work: str, config: MixConfig) -> None:
+        self.root, self.work, self.config = root, work, config
 
     def setup(self) -> None:
         self.count_tokens = token_counter(self.config.counter)
         self.threshold = holdout_threshold(self.config.holdout)
 
-    def process(self, relpath: str, plan: MixPlan, index: HoldoutIndex,
-                bins: Mapping[str, int]) -> Iterator[Any]:
+    def process(self, item: tuple[int, str], plan: MixPlan, index: HoldoutIndex,
+                bins: Mapping[str, ShuffleBins]) -> Iterator[Any]:
+        file_index, relpath = item
         seed = self.config.seed
+        spill = SpillBuffer(self.work, file_index, self.config.spill_bytes)
         for doc in read_docs(self.root, relpath):
             copies = plan.copies(doc.set_name, selection_bucket(seed, relpath, doc.line))
-            if copies == 0 or split_of(seed, relpath, doc.line, self.threshold) != "train":
+            if copies == 0:
                 continue
-            kind = contamination(index, doc.text) if len(index) else None
-            if kind is not None:
-                tokens, nbytes = self.count_tokens(doc.text), len(doc.text.encode("utf-8"))
-                counts = (copies * tokens, copies * nbytes, copies, 1)
-                yield beam.pvalue.TaggedOutput("stats", ((f"removed_{kind}", doc.set_name), counts))
-                continue
-            packed = pack_line(encode_record(doc.text, doc.set_name, doc.meta))
-            for copy in range(copies):
-                key = doc_hash(seed, "shuffle", relpath, doc.line, copy)
-                yield ("train", key % bins["train"]), (key, packed)
+            split = split_of(seed, relpath, doc.line, self.threshold)
+            if split != "train":
+                key = doc_hash(seed, "shuffle", relpath, doc.line)
+                spill.add(split, bins[split].of(key)[1], key,
+                          encode_record(doc.text, doc.set_name, doc.meta))
+            else:
+                kind = contamination(index, doc.text) if len(index) else None
+                if kind is not None:
+                    tokens, nbytes = self.count_tokens(doc.text), len(doc.text.encode("utf-8"))
+                    counts = (copies * tokens, copies * nbytes, copies, 1)
+                    yield beam.pvalue.TaggedOutput("stats", ((f"removed_{kind}", doc.set_name), counts))
+                    continue
+                line = encode_record(doc.text, doc.set_name, doc.meta)
+                for copy in range(copies):
+                    key = doc_hash(seed, "shuffle", relpath, doc.line, copy)
+                    spill.add("train", bins["train"].of(key)[1], key, line)
+            if spill.full:
+                yield from spill.flush()
+        yield from spill.flush()
 
 
 def holdout_outputs(held: HeldOut, plan: MixPlan, seed: int) -> Iterator[Any]:
@@ -235,37 +354,40 @@ def holdout_outputs(held: HeldOut, plan: MixPlan, seed: int) -> Iterator[Any]:
                   (copies * held.tokens, copies * held.nbytes, copies, 1)))
 
 
-def keyed_holdout(held: HeldOut, bins: Mapping[str, int], seed: int) -> tuple[Any, Any]:
-    """((split, bin), (shuffle key, packed release line)) of a holdout document, written once."""
-    doc = held.doc
-    key = doc_hash(seed, "shuffle", doc.relpath, doc.line)
-    packed = pack_line(encode_record(doc.text, doc.set_name, doc.meta))
-    return (held.split, key % bins[held.split]), (key, packed)
-
-
 def split_bins(holdout_sizes: Mapping[str, tuple[int, int]], plan: MixPlan,
-               config: MixConfig) -> dict[str, int]:
-    """Shuffle bins per split: train sized by the whole mix (an upper bound), holdout by count."""
+               config: MixConfig) -> dict[str, ShuffleBins]:
+    """Bins per split: sized by the whole mix for train (an upper bound), by the selected
+    holdout documents for validation/test."""
     mixed = plan.mixed_total()
     sizes = {"train": (mixed.docs, mixed.nbytes), **holdout_sizes}
-    return {split: bin_count(*sizes.get(split, (0, 0)), config.docs_per_file,
-                             config.bytes_per_file) for split in SPLITS}
+    bins = {}
+    for split in SPLITS:
+        docs, nbytes = sizes.get(split, (0, 0))
+        logical = bin_count(docs, nbytes, config.docs_per_file, config.bytes_per_file)
+        physical = min(logical, max(1, math.ceil(nbytes / config.shuffle_bin_bytes)))
+        bins[split] = ShuffleBins(logical, physical)
+    return bins
 
 
 class WriteBin(beam.DoFn):
-    """Sort one bin by (shuffle key, packed line), unpack, and write it as one or more zstd files
-    under `work`."""
+    """Read one shuffle bin ((split, physical bin), its spill ranges), sort it by (logical bin,
+    key, line) and write each logical bin as one or more zstd files under `work`."""
 
     def __init__(self, work: str, config: MixConfig) -> None:
         self.work, self.config = work, config
 
-    def process(self, item: tuple[tuple[str, int], Iterable[tuple[int, bytes]]]) -> Iterator[int]:
-        (split, bin_index), keyed = item
-        lines = [zstandard.decompress(packed) for _, packed in sorted(keyed)]
-        parts = file_parts(lines, self.config.docs_per_file, self.config.bytes_per_file)
-        for part_index, part in enumerate(parts):
-            name = f"bin{bin_index:010d}-{part_index:06d}.jsonl.zst"
-            yield write_release_file(FileSystems.join(self.work, BINS_DIR, split, name), part)
+    def process(self, item: tuple[tuple[str, int], Iterable[SpillRange]],
+                bins: Mapping[str, ShuffleBins]) -> Iterator[int]:
+        (split, _), ranges = item
+        logical = bins[split].logical
+        records = sorted((key % logical, key, line)
+                         for spill in sorted(ranges) for key, line in read_spill_range(spill))
+        for bin_index, group in itertools.groupby(records, key=lambda record: record[0]):
+            lines = [line for _, _, line in group]
+            parts = file_parts(lines, self.config.docs_per_file, self.config.bytes_per_file)
+            for part_index, part in enumerate(parts):
+                name = f"bin{bin_index:010d}-{part_index:06d}.jsonl.zst"
+                yield write_release_file(FileSystems.join(self.work, BINS_DIR, split, name), part)
 
 
 def amount_counts(amount: Amount) -> dict[str, int]:
@@ -298,16 +420,19 @@ def write_summary(stats: Mapping[tuple[str, str], tuple[int, ...]], plan: MixPla
         out.write(data)
 
 
-def build_mix_pipeline(pipeline: beam.Pipeline, input_root: str, relpaths: Sequence[str],
-                       work: str, config: MixConfig) -> None:
-    """Add the mix to `pipeline`: read `relpaths` under `input_root`, write bins and the summary
-    under `work` (see `finish_mix` for the release names and the report)."""
+def build_mix_pipeline(pipeline: beam.Pipeline, input_root: str, work: str,
+                       config: MixConfig) -> None:
+    """Add the mix to `pipeline`: read the train release files under `input_root`, write bins and
+    the summary under `work` (see `finish_mix` for the release names and the report)."""
     seed = config.seed
-    files = pipeline | "Files" >> beam.Create(list(relpaths)) | "Spread" >> beam.Reshuffle()
-    scanned = files | "Scan" >> beam.ParDo(ScanDocs(input_root, config)).with_outputs(
-        "holdout", main="counts")
+    files = (pipeline
+             | "Root" >> beam.Create([input_root])
+             | "Files" >> beam.FlatMap(lambda root: enumerate(input_relpaths(root)))
+             | "Spread" >> beam.Reshuffle())
+    scanned = files | "Scan" >> beam.ParDo(ScanFile(input_root, config)).with_outputs(
+        "holdout", main="histograms")
     plan = beam.pvalue.AsSingleton(
-        scanned.counts
+        scanned.histograms
         | "Histograms" >> beam.CombinePerKey(HistogramFn())
         | "AllHistograms" >> beam.combiners.ToDict()
         | "Plan" >> beam.Map(lambda h: plan_mix(config.mixture, h, config.target)))
@@ -324,14 +449,12 @@ def build_mix_pipeline(pipeline: beam.Pipeline, input_root: str, relpaths: Seque
         | "SumSplit" >> beam.CombinePerKey(sum_counts)
         | "SplitSizes" >> beam.combiners.ToDict()
         | "Bins" >> beam.Map(split_bins, plan, config))
-    train = files | "Select" >> beam.ParDo(SelectTrain(input_root, config), plan, index,
-                                           bins).with_outputs("stats", main="copies")
-    holdout_copies = held | "KeyHoldout" >> beam.Map(keyed_holdout, bins, seed)
-    _ = ((train.copies, holdout_copies)
-         | "AllCopies" >> beam.Flatten()
+    spilled = files | "Spill" >> beam.ParDo(SpillFile(input_root, work, config), plan, index,
+                                            bins).with_outputs("stats", main="ranges")
+    _ = (spilled.ranges
          | "ByBin" >> beam.GroupByKey()
-         | "Write" >> beam.ParDo(WriteBin(work, config)))
-    _ = ((train.stats, holdout.stats)
+         | "Write" >> beam.ParDo(WriteBin(work, config), bins))
+    _ = ((spilled.stats, holdout.stats)
          | "AllStats" >> beam.Flatten()
          | "SumStats" >> beam.CombinePerKey(sum_counts)
          | "Stats" >> beam.combiners.ToDict()

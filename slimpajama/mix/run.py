@@ -11,10 +11,12 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineResult
 
 from slimpajama.core.mixture import Amount
-from slimpajama.io.beam_options import pipeline_options
-from slimpajama.io.release import SPLITS, release_relpath
+from slimpajama.io.beam_options import is_dry_run, pipeline_options
+from slimpajama.io.release import SPLITS, delete_tree, is_empty_dir, release_relpath
 from slimpajama.mix.config import MixConfig
 from slimpajama.mix.pipeline import (
     BINS_DIR,
@@ -126,12 +128,6 @@ def build_report(summary: Mapping[str, Any], config: MixConfig, input_root: str,
     }
 
 
-def is_empty_dir(path: str) -> bool:
-    """True when nothing exists at or below `path`."""
-    return not FileSystems.exists(path) or not any(
-        m for r in FileSystems.match([FileSystems.join(path, "*")]) for m in r.metadata_list)
-
-
 def finish_mix(work: str, output: str, config: MixConfig, input_root: str) -> dict[str, Any]:
     """Name the bins as release files, write report.json and move everything from `work` into
     `output` (which must be absent or empty); returns the report."""
@@ -154,30 +150,42 @@ def finish_mix(work: str, output: str, config: MixConfig, input_root: str) -> di
         if not FileSystems.exists(parent):
             FileSystems.mkdirs(parent)
         FileSystems.rename([source], [target])
-    FileSystems.delete([work])
+    delete_tree(work)
     return report
 
 
+def launch_mix(input_root: str, work: str, config: MixConfig,
+               options: PipelineOptions) -> PipelineResult:
+    """Build the mix pipeline into `work` and run it to completion (a Dataflow `--dry_run=True`
+    only translates it)."""
+    pipeline = beam.Pipeline(options=options)
+    build_mix_pipeline(pipeline, input_root, work, config)
+    result = pipeline.run()
+    result.wait_until_finish()
+    return result
+
+
 def run_mix(input_root: str, output: str, config: MixConfig, *, overwrite: bool = False,
-            beam_args: Sequence[str] = ()) -> dict[str, Any]:
-    """Mix the release at `input_root` into a release at `output`; returns the report.
+            beam_args: Sequence[str] = ()) -> dict[str, Any] | None:
+    """Mix the release at `input_root` into a release at `output`; returns the report, or None
+    for a Dataflow dry run (nothing is read or written).
 
     Raises FileExistsError when `output` is not empty and `overwrite` is False, ValueError when
     `output` is (inside) the input or the input has no train files."""
+    options = pipeline_options(beam_args)
     input_root = input_root if "://" in input_root else os.path.abspath(input_root)
     output = (output if "://" in output else os.path.abspath(output)).rstrip("/")
+    work = f"{output}.tmp"
+    if is_dry_run(options):
+        launch_mix(input_root, work, config, options)
+        return None
     if f"{output}/".startswith(f"{input_root.rstrip('/')}/"):
         raise ValueError(f"output {output} must not be the input {input_root} or inside it")
     if not is_empty_dir(output) and not overwrite:
         raise FileExistsError(f"{output} is not empty (pass overwrite to replace it)")
-    relpaths = input_relpaths(input_root)
-    if not relpaths:
+    if not input_relpaths(input_root):
         raise ValueError(f"no train release files under {input_root}")
-    work = f"{output}.tmp"
-    if FileSystems.exists(work):
-        FileSystems.delete([work])
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build_mix_pipeline(pipeline, input_root, relpaths, work, config)
-    if FileSystems.exists(output):
-        FileSystems.delete([output])
+    delete_tree(work)
+    launch_mix(input_root, work, config, options)
+    delete_tree(output)
     return finish_mix(work, output, config, input_root)
