@@ -28,7 +28,7 @@ def _parse_splits(_ctx: click.Context, _param: click.Parameter, value: str) -> t
     "output_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Folder for shards + manifest.json (local path).",
+    help="Folder for shards + manifest.json (local path or any Beam filesystem, e.g. gs://).",
 )
 @click.option(
     "--split",
@@ -101,6 +101,9 @@ def tokenize_command(
         )
     except (FileExistsError, ValueError) as error:
         raise InputProblem(str(error)) from error
+    if manifest is None:
+        click.echo("dry run: the pipeline was translated, nothing was read or written")
+        return
     for split, entry in manifest["splits"].items():
         click.echo(
             f"{split}: {entry['documents']} documents, {entry['tokens']} tokens, "

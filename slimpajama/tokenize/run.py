@@ -1,18 +1,26 @@
 """The driver of `slimpajama tokenize`: refuse a non-empty output, run the pipeline into a
-temporary sibling folder, drop the parts and rename the folder into place."""
+temporary sibling folder, drop the parts and move the folder into place. Every path may be on
+any Beam filesystem (`gs://` wherever a local path works)."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from slimpajama.io.beam_options import pipeline_options
+from apache_beam.io.filesystems import FileSystems
+
+from slimpajama.io.beam_options import is_dry_run, pipeline_options
+from slimpajama.io.release import delete_tree, is_empty_dir, move_tree
 from slimpajama.tokenize.config import TokenizeOptions
-from slimpajama.tokenize.pipeline import MANIFEST_NAME, PARTS_DIR, build_tokenize_pipeline
+from slimpajama.tokenize.pipeline import (
+    MANIFEST_NAME,
+    PARTS_DIR,
+    build_tokenize_pipeline,
+    input_files,
+)
 
 
 def run_tokenize(
@@ -21,29 +29,31 @@ def run_tokenize(
     options: TokenizeOptions,
     overwrite: bool = False,
     beam_args: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Tokenize a release folder into `output_dir`; returns the manifest.
+) -> dict[str, Any] | None:
+    """Tokenize a release folder into `output_dir`; returns the manifest, or None for a Dataflow
+    dry run (the pipeline is only translated).
 
     Refuses a non-empty `output_dir` unless `overwrite`. Everything is written into a sibling
     temporary folder that replaces `output_dir` only once the pipeline has succeeded.
     """
-    output_dir = os.path.abspath(output_dir)
-    if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
-        raise FileExistsError(f"{output_dir} is not empty (use overwrite to replace it)")
+    beam_options = pipeline_options(beam_args)
+    output_dir = (output_dir if "://" in output_dir else os.path.abspath(output_dir)).rstrip("/")
     work_root = f"{output_dir}.tmp-{uuid.uuid4().hex[:12]}"
-    os.makedirs(work_root)
+    if is_dry_run(beam_options):
+        build_tokenize_pipeline(input_root, work_root, options, beam_options).run()
+        return None
+    if not is_empty_dir(output_dir) and not overwrite:
+        raise FileExistsError(f"{output_dir} is not empty (use overwrite to replace it)")
+    if not input_files(input_root, options.splits):
+        raise ValueError(f"no release files under {input_root} for splits {list(options.splits)}")
     try:
-        pipeline = build_tokenize_pipeline(
-            input_root, work_root, options, pipeline_options(beam_args)
-        )
+        pipeline = build_tokenize_pipeline(input_root, work_root, options, beam_options)
         pipeline.run().wait_until_finish()
-        shutil.rmtree(os.path.join(work_root, PARTS_DIR))
-        with open(os.path.join(work_root, MANIFEST_NAME), "rb") as handle:
-            manifest = json.load(handle)
-        if os.path.exists(output_dir):
-            shutil.rmtree(output_dir)
-        os.replace(work_root, output_dir)
+        delete_tree(FileSystems.join(work_root, PARTS_DIR))
+        with FileSystems.open(FileSystems.join(work_root, MANIFEST_NAME)) as handle:
+            manifest = json.loads(handle.read())
+        delete_tree(output_dir)
+        move_tree(work_root, output_dir)
     finally:
-        if os.path.exists(work_root):
-            shutil.rmtree(work_root)
+        delete_tree(work_root)
     return manifest
