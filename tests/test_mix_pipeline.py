@@ -240,6 +240,18 @@ def test_cli_usage_errors(tmp_path):
     assert unknown.exit_code == 2 and "unknown mixture 'nope'" in unknown.output
 
 
+def test_gpt2_counter_counts_like_encode_ordinary():
+    from slimpajama.io.tokenizer import gpt2_encoding
+    from slimpajama.mix.counters import token_counter
+
+    count, encode = token_counter("gpt2"), gpt2_encoding().encode_ordinary
+    rng = random.Random(1)
+    texts = ["", "Hello world", "a <|endoftext|> b", "<|endoftext|>", "lone \ud800 surrogate",
+             "café 東京 🙂\n\n  x", *(random_text(rng, rng.randint(1, 200)) for _ in range(20))]
+    assert [count(text) for text in texts] == [len(encode(text)) for text in texts]
+    assert count("Hello world") == 2 and count("a <|endoftext|> b") == 9
+
+
 def test_bins_and_file_parts():
     mean = mean_fill(10_000, 1.0)
     assert mean + 3 * mean**0.5 == pytest.approx(10_000) and round(mean) == 9704

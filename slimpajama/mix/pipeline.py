@@ -36,6 +36,7 @@ import os
 import struct
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import apache_beam as beam
@@ -61,13 +62,15 @@ from slimpajama.io.release import (
     write_release_file,
 )
 from slimpajama.mix.config import MixConfig
-from slimpajama.mix.counters import token_counter
-from slimpajama.mix.decontam import HoldoutIndex, NearParams, build_holdout_index, contamination
+from slimpajama.mix.counters import counting_threads, token_counter
+from slimpajama.mix.decontam import HoldoutIndex, NearParams, build_holdout_index, contaminations
 
 BINS_DIR = "_bins"
 SHUFFLE_DIR = "_shuffle"
 SUMMARY_NAME = "_summary.json"
 SPILL_ZSTD_LEVEL = 1
+DECONTAM_BATCH_DOCS = 256
+SCAN_BATCH_DOCS = 256
 RECORD_HEADER = struct.Struct("<QI")
 """A spilled record: shuffle key (uint64), length of the release line that follows (uint32)."""
 
@@ -205,7 +208,9 @@ def sum_counts(rows: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
 
 class ScanFile(beam.DoFn):
     """Pass 1 over one input file (index, relpath): (set name, SourceHistogram of the file's
-    documents of that source); holdout candidates to 'holdout'."""
+    documents of that source); holdout candidates to 'holdout'. Tokens are counted
+    `SCAN_BATCH_DOCS` documents at a time on `counting_threads` threads (the GPT-2 encoder
+    releases the GIL)."""
 
     def __init__(self, root: str, config: MixConfig) -> None:
         self.root, self.config = root, config
@@ -213,20 +218,38 @@ class ScanFile(beam.DoFn):
     def setup(self) -> None:
         self.count_tokens = token_counter(self.config.counter)
         self.threshold = holdout_threshold(self.config.holdout)
+        self.threads = counting_threads(self.config.counter)
+        self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    def teardown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        """Token counts of `texts`, in order."""
+        if self.pool is None:
+            return [self.count_tokens(text) for text in texts]
+        step = -(-len(texts) // self.threads)
+        slices = [texts[i:i + step] for i in range(0, len(texts), step)]
+        counted = self.pool.map(lambda part: [self.count_tokens(text) for text in part], slices)
+        return [count for part in counted for count in part]
 
     def process(self, item: tuple[int, str]) -> Iterator[Any]:
         _, relpath = item
         seed = self.config.seed
         columns: dict[str, tuple[list[int], list[int], list[int]]] = {}
-        for doc in read_docs(self.root, relpath):
-            tokens, nbytes = self.count_tokens(doc.text), len(doc.text.encode("utf-8"))
-            buckets, token_counts, byte_counts = columns.setdefault(doc.set_name, ([], [], []))
-            buckets.append(selection_bucket(seed, relpath, doc.line))
-            token_counts.append(tokens)
-            byte_counts.append(nbytes)
-            split = split_of(seed, relpath, doc.line, self.threshold)
-            if split != "train":
-                yield beam.pvalue.TaggedOutput("holdout", HeldOut(split, doc, tokens, nbytes))
+        docs = read_docs(self.root, relpath)
+        while batch := list(itertools.islice(docs, SCAN_BATCH_DOCS)):
+            token_counts = self.count_batch([doc.text for doc in batch])
+            for doc, tokens in zip(batch, token_counts, strict=True):
+                nbytes = len(doc.text.encode("utf-8"))
+                buckets, file_tokens, file_bytes = columns.setdefault(doc.set_name, ([], [], []))
+                buckets.append(selection_bucket(seed, relpath, doc.line))
+                file_tokens.append(tokens)
+                file_bytes.append(nbytes)
+                split = split_of(seed, relpath, doc.line, self.threshold)
+                if split != "train":
+                    yield beam.pvalue.TaggedOutput("holdout", HeldOut(split, doc, tokens, nbytes))
         for name in sorted(columns):
             yield name, SourceHistogram.from_docs(*columns[name])
 
@@ -300,43 +323,55 @@ class SpillFile(beam.DoFn):
     """Pass 2 over one input file (index, relpath): every selected copy (train: one per copy,
     unless contaminated; validation/test: one) spilled to its shuffle bin, yielding
     ((split, physical bin), SpillRange); removals to 'stats' as ((kind, set name),
-    (tokens, bytes, copies, docs))."""
+    (tokens, bytes, copies, docs)). Documents are decontaminated `DECONTAM_BATCH_DOCS` at a time."""
 
     def __init__(self, root: str, work: str, config: MixConfig) -> None:
         self.root, self.work, self.config = root, work, config
 
     def setup(self) -> None:
-        self.count_tokens = token_counter(self.config.counter)
         self.threshold = holdout_threshold(self.config.holdout)
 
     def process(self, item: tuple[int, str], plan: MixPlan, index: HoldoutIndex,
                 bins: Mapping[str, ShuffleBins]) -> Iterator[Any]:
         file_index, relpath = item
-        seed = self.config.seed
         spill = SpillBuffer(self.work, file_index, self.config.spill_bytes)
-        for doc in read_docs(self.root, relpath):
-            copies = plan.copies(doc.set_name, selection_bucket(seed, relpath, doc.line))
+        docs = read_docs(self.root, relpath)
+        while batch := list(itertools.islice(docs, DECONTAM_BATCH_DOCS)):
+            yield from self.spill_batch(batch, plan, index, bins, spill)
+        yield from spill.flush()
+
+    def spill_batch(self, batch: Sequence[Doc], plan: MixPlan, index: HoldoutIndex,
+                    bins: Mapping[str, ShuffleBins], spill: SpillBuffer) -> Iterator[Any]:
+        """Spill the selected copies of `batch` (flushing when the buffer is full)."""
+        seed = self.config.seed
+        train: list[tuple[Doc, int]] = []
+        for doc in batch:
+            copies = plan.copies(doc.set_name, selection_bucket(seed, doc.relpath, doc.line))
             if copies == 0:
                 continue
-            split = split_of(seed, relpath, doc.line, self.threshold)
-            if split != "train":
-                key = doc_hash(seed, "shuffle", relpath, doc.line)
-                spill.add(split, bins[split].of(key)[1], key,
-                          encode_record(doc.text, doc.set_name, doc.meta))
-            else:
-                kind = contamination(index, doc.text) if len(index) else None
-                if kind is not None:
-                    tokens, nbytes = self.count_tokens(doc.text), len(doc.text.encode("utf-8"))
-                    counts = (copies * tokens, copies * nbytes, copies, 1)
-                    yield beam.pvalue.TaggedOutput("stats", ((f"removed_{kind}", doc.set_name), counts))
-                    continue
-                line = encode_record(doc.text, doc.set_name, doc.meta)
-                for copy in range(copies):
-                    key = doc_hash(seed, "shuffle", relpath, doc.line, copy)
-                    spill.add("train", bins["train"].of(key)[1], key, line)
+            split = split_of(seed, doc.relpath, doc.line, self.threshold)
+            if split == "train":
+                train.append((doc, copies))
+                continue
+            key = doc_hash(seed, "shuffle", doc.relpath, doc.line)
+            spill.add(split, bins[split].of(key)[1], key,
+                      encode_record(doc.text, doc.set_name, doc.meta))
+        texts = [doc.text for doc, _ in train]
+        kinds = contaminations(index, texts) if len(index) else [None] * len(texts)
+        for (doc, copies), kind in zip(train, kinds, strict=True):
+            if kind is not None:
+                tokens, nbytes = token_counter(self.config.counter)(doc.text), len(doc.text.encode())
+                counts = (copies * tokens, copies * nbytes, copies, 1)
+                yield beam.pvalue.TaggedOutput("stats", ((f"removed_{kind}", doc.set_name), counts))
+                continue
+            line = encode_record(doc.text, doc.set_name, doc.meta)
+            for copy in range(copies):
+                key = doc_hash(seed, "shuffle", doc.relpath, doc.line, copy)
+                spill.add("train", bins["train"].of(key)[1], key, line)
             if spill.full:
                 yield from spill.flush()
-        yield from spill.flush()
+        if spill.full:
+            yield from spill.flush()
 
 
 def holdout_outputs(held: HeldOut, plan: MixPlan, seed: int) -> Iterator[Any]:
