@@ -33,6 +33,7 @@ from slimpajama.mix.pipeline import (
     bin_count,
     file_parts,
     mean_fill,
+    read_docs,
     read_spill_range,
 )
 from slimpajama.mix.run import release_names, run_mix
@@ -238,6 +239,14 @@ def test_cli_usage_errors(tmp_path):
     unknown = runner.invoke(mix_command, ["--input", str(tmp_path), "--output", str(tmp_path / "o"),
                                           "--mixture", "nope"])
     assert unknown.exit_code == 2 and "unknown mixture 'nope'" in unknown.output
+
+
+def test_documents_re_encode_to_their_input_bytes(tmp_path):
+    lines = [encode_record("a", CC, {"big": 2**70, "nan": float("nan"), "f": 0.1}),
+             encode_record("b", CC, {"neg": -0.0, "u64": 2**64 - 1})]
+    write_release_file(str(tmp_path / release_relpath("train", 1, 0)), lines)
+    docs = list(read_docs(str(tmp_path), release_relpath("train", 1, 0)))
+    assert [encode_record(d.text, d.set_name, d.meta) for d in docs] == lines
 
 
 def test_gpt2_counter_counts_like_encode_ordinary():

@@ -40,7 +40,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import apache_beam as beam
-import orjson
 import zstandard
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -94,19 +93,10 @@ class HeldOut(NamedTuple):
     nbytes: int
 
 
-def parse_line(line: bytes) -> Any:
-    """A JSON line decoded to the same Python value as `json.loads` (orjson, which is faster,
-    rejects a few things json accepts: NaN, integers past 64 bits, lone surrogates)."""
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return json.loads(line)
-
-
 def read_docs(root: str, relpath: str) -> Iterator[Doc]:
     """Documents of one release file under `root`."""
     for line, raw in enumerate(read_zstd_lines(FileSystems.join(root, relpath)), start=1):
-        record = parse_line(raw)
+        record = json.loads(raw)  # not orjson: it turns integers past 64 bits into floats
         meta = record["meta"]
         yield Doc(relpath, line, meta["redpajama_set_name"], record["text"], meta)
 
