@@ -3,7 +3,9 @@
 import random
 from collections import defaultdict, deque
 
-from slimpajama.core.union_find import UnionFind, components, connected_components
+import numpy as np
+
+from slimpajama.core.union_find import UnionFind, component_roots, components, connected_components
 
 
 def bfs_components(edges):
@@ -51,3 +53,24 @@ def test_find_unknown_node_is_itself():
     assert sets.find(42) == 42
     sets.union(5, 5)
     assert sets.roots() == {}
+
+
+def test_array_components_match_bfs_whatever_the_edge_order():
+    rng = random.Random(11)
+    for _ in range(30):
+        n = rng.randint(2, 300)
+        edges = [tuple(rng.sample(range(n), 2)) for _ in range(rng.randint(1, 400))]
+        expected = bfs_components(edges)
+        for ordered in (edges, list(reversed([(b, a) for a, b in edges]))):
+            a, b = np.array(ordered).T
+            roots = component_roots(a, b, n)
+            assert {node: int(roots[node]) for node in expected} == expected
+            assert all(roots[i] == i for i in range(n) if i not in expected)  # isolated
+
+
+def test_array_components_of_a_long_path_and_an_empty_graph():
+    n = 10_000
+    order = np.random.default_rng(0).permutation(n)  # a path visiting the nodes in random order
+    roots = component_roots(order[:-1], order[1:], n)
+    assert (roots == 0).all()
+    assert component_roots(np.array([], np.int64), np.array([], np.int64), 3).tolist() == [0, 1, 2]

@@ -10,10 +10,15 @@ from slimpajama.dedup.run import launch  # noqa: E402
 from slimpajama.io.beam_options import pipeline_options  # noqa: E402
 
 STAGES = [
-    "Discover files", "Read, normalize, sign", "Band keys", "Group by band key", "Candidate edges",
-    "Gather edges", "Clusters and keepers", "Write edges", "Write short", "Join removed lines", "Write kept", "Merge counts",
-    "Write counts", "Write quarantine", "Write duplicates",
+    "Discover files", "Read, normalize, sign", "Group by band partition", "Candidate edges",
+    "Group by anchor file", "One edge per pair", "Count edges", "Edges for one worker",
+    "Gather edge records", "Clusters and keepers", "Edges for star rounds",
+    "Star-round clusters and keepers", "Group edges by part", "Write edges", "Group short by part",
+    "Write short", "Join removed lines", "Write kept", "Merge counts", "Write counts",
+    "Cluster size histogram", "Write clusters", "Summarize issues", "Write issue summary",
+    "Group issues by part", "Write quarantine", "Group removed by part", "Write duplicates",
 ]
+GATHERS = ("ToList", "Gather edges", "Gather removed", "Gather short", "Gather issues")
 
 
 @pytest.mark.beam
@@ -27,6 +32,7 @@ def test_dataflow_dry_run_translates_every_stage_and_stages_the_package():
     job = launch(cfg, options).job
     names = {t.unique_name for t in job.proto_pipeline.components.transforms.values()}
     assert [s for s in STAGES if s not in names] == []
+    assert [n for n in names if any(g in n for g in GATHERS)] == []  # no O(corpus) list on one worker
     staged = {
         dep.role_payload
         for env in job.proto_pipeline.components.environments.values()

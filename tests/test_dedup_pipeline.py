@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from slimpajama.cli import main
+from slimpajama.core.union_find import connected_components
+from slimpajama.dedup.pipeline import AUDIT_FILES_PER_PART, commit_part
 from slimpajama.io.release import list_release_files, read_release_file
 
 pytestmark = pytest.mark.beam
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.beam
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "rp"
 EXPECTED = json.loads((ROOT / "fixtures" / "expected.json").read_text())
+FILE_INDEX = {f["relpath"]: i for i, f in enumerate(EXPECTED["files"])}  # sorted relpath order
 
 
 def dedup(*args: str) -> tuple[int, str]:
@@ -38,10 +41,11 @@ def dedup_subprocess(*args: str, env: dict[str, str] | None = None) -> subproces
 
 
 def output_bytes(out: Path) -> dict[str, bytes]:
-    """Every output file's bytes; report.json without its run-specific section and paths."""
+    """Every output file's bytes; report.json without its run-specific section and paths
+    (report.html shows them too: it is left out, test_report_html checks it)."""
     files = {}
     for path in sorted(out.rglob("*")):
-        if path.is_file():
+        if path.is_file() and path.name != "report.html":
             files[str(path.relative_to(out))] = path.read_bytes()
     report = json.loads(files.pop("report.json"))
     report.pop("run")
@@ -69,8 +73,9 @@ def check_against_expected(out: Path, scope: str) -> None:
         for name, row in report["sources"].items() if name != "total"
     }
     assert got == expected["per_source"]
-    rows = pq.read_table(out / "duplicates.parquet").to_pylist()
+    rows = audit_rows(out, "duplicates")
     assert [r["id"] for r in rows] == sorted(expected["removed"], key=_id_order)
+    assert parts_of(out, "duplicates", "id") == by_part(expected["removed"])
     clusters = {}
     for r in rows:
         clusters.setdefault(r["kept_id"], []).append(r["id"])
@@ -84,6 +89,26 @@ def _id_order(doc_id: str) -> tuple[str, int]:
     return relpath, int(line)
 
 
+def audit_rows(out: Path, folder: str) -> list[dict]:
+    """The rows of an audit folder's parquet parts, in part order."""
+    return [r for path in sorted((out / folder).glob("part-*.parquet")) for r in pq.read_table(path).to_pylist()]
+
+
+def parts_of(out: Path, folder: str, column: str) -> dict[str, list]:
+    """{part file name: its `column` values in file order}."""
+    return {path.name: pq.read_table(path).column(column).to_pylist()
+            for path in sorted((out / folder).glob("part-*.parquet"))}
+
+
+def by_part(ids: list[str], suffix: str = "parquet") -> dict[str, list[str]]:
+    """Where ids must be: part NNNNN holds the ids of input files 4·NNNNN.. 4·NNNNN+3, sorted."""
+    parts: dict[str, list[str]] = {}
+    for doc_id in sorted(ids, key=_id_order):
+        part = FILE_INDEX[doc_id.rsplit(":", 1)[0]] // AUDIT_FILES_PER_PART
+        parts.setdefault(f"part-{part:05d}.{suffix}", []).append(doc_id)
+    return dict(sorted(parts.items()))
+
+
 def test_global_scope_removes_exactly_the_expected_documents(global_run):
     check_against_expected(global_run, "global")
 
@@ -95,9 +120,16 @@ def test_local_scope_removes_exactly_the_expected_documents(tmp_path):
 
 
 def test_quarantine_lists_every_bad_record_with_its_reason(global_run):
-    issues = [json.loads(line) for line in (global_run / "quarantine" / "issues.jsonl").open()]
+    parts = {path.name: [json.loads(line) for line in path.open()]
+             for path in sorted((global_run / "quarantine").glob("*"))}
+    issues = [issue for part in parts.values() for issue in part]
     quarantined = {i["id"]: i["reason"] for i in issues if i["kind"] == "quarantined"}
     assert quarantined == {q["id"]: q["reason"] for q in EXPECTED["quarantined"]}
+    every_id = [q["id"] for q in EXPECTED["quarantined"]] + [w["id"] for w in EXPECTED["warnings"]] + [
+        f"{f['relpath']}:0" for f in EXPECTED["file_issues"]]
+    assert {name: [i["id"] for i in part] for name, part in parts.items()} == by_part(every_id, "jsonl")
+    for part in parts.values():
+        assert part == sorted(part, key=lambda i: (i["relpath"], i["line"], i["kind"], i["reason"]))
     report = json.loads((global_run / "report.json").read_text())
     assert report["issues"]["by_kind"] == {
         "file": len(EXPECTED["file_issues"]), "quarantined": len(EXPECTED["quarantined"]),
@@ -113,7 +145,33 @@ def test_release_records_carry_set_name_and_original_metadata(global_run):
     assert not (global_run / "_work").exists() and not Path(f"{global_run}.partial").exists()
 
 
-def test_same_bytes_in_multiprocess_mode_other_hash_seed_and_file_order(global_run, tmp_path):
+def test_short_and_edge_parts_hold_exactly_the_expected_rows(global_run):
+    records = EXPECTED["records"]
+    quarantined = {q["id"] for q in EXPECTED["quarantined"]}
+    short = {i: r["key_chars"] for i, r in records.items() if i not in quarantined and r["key_chars"] < 200}
+    assert parts_of(global_run, "short", "id") == by_part(list(short))
+    assert {r["id"]: r["key_chars"] for r in audit_rows(global_run, "short")} == short
+    edges = audit_rows(global_run, "edges")
+    assert parts_of(global_run, "edges", "a_id") == by_part([e["a_id"] for e in edges])
+    assert all(_id_order(e["a_id"]) < _id_order(e["b_id"]) and e["jaccard"] is None for e in edges)
+    clusters = {}
+    for root, node in ((r, n) for n, r in connected_components((e["a_id"], e["b_id"]) for e in edges).items()):
+        clusters.setdefault(root, set()).add(node)
+    expected = [{c["kept"], *c["removed"]} for c in EXPECTED["global"]["clusters"]]
+    assert sorted(map(sorted, clusters.values())) == sorted(map(sorted, expected))
+    assert len(edges) == 19  # a spanning forest of the 19 removed documents' clusters here
+
+
+def test_a_part_is_committed_whole_by_rename(tmp_path):
+    for data in (b"first", b"second"):  # a retried writer replaces the part
+        commit_part(str(tmp_path), "edges/part-00007.parquet", data)
+    assert (tmp_path / "edges" / "part-00007.parquet").read_bytes() == b"second"
+    assert [p.name for p in (tmp_path / "edges").iterdir()] == ["part-00007.parquet"]
+    assert list((tmp_path / "_work" / "parts").iterdir()) == []  # no temporary left behind
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_same_bytes_in_multiprocess_mode_other_hash_seed_and_file_order(global_run, tmp_path, workers):
     shuffled = tmp_path / "rp"
     files = sorted(p for p in FIXTURES.rglob("*") if p.is_file())
     for path in reversed(files):  # different creation order => different directory listing order
@@ -123,7 +181,7 @@ def test_same_bytes_in_multiprocess_mode_other_hash_seed_and_file_order(global_r
     out = tmp_path / "sp"
     done = dedup_subprocess(
         "--input", str(shuffled), "--output", str(out),
-        "--direct_running_mode", "multi_processing", "--direct_num_workers", "2",
+        "--direct_running_mode", "multi_processing", "--direct_num_workers", workers,
         env={"PYTHONHASHSEED": "12345"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -179,7 +237,7 @@ def test_a_single_50_mb_line_is_a_document_like_any_other(tmp_path):
     assert source.stat().st_size > 100_000_000
     status, output = dedup("--input", str(tmp_path / "rp"), "--output", str(tmp_path / "sp"))
     assert status == 0, output
-    rows = pq.read_table(tmp_path / "sp" / "duplicates.parquet").to_pylist()
+    rows = audit_rows(tmp_path / "sp", "duplicates")
     assert [(r["id"], r["kept_id"], r["bytes"]) for r in rows] == [
         ("c4/c4-train.00000-of-01024.jsonl:3", "c4/c4-train.00000-of-01024.jsonl:2", 50_000_000)
     ]
@@ -189,20 +247,34 @@ def test_source_priority_keeps_the_wikipedia_copy_and_removes_the_c4_one(tmp_pat
     status, output = dedup("--input", str(FIXTURES), "--output", str(tmp_path / "sp"),
                            "--keep", "source-priority")
     assert status == 0, output
-    rows = pq.read_table(tmp_path / "sp" / "duplicates.parquet").to_pylist()
+    rows = audit_rows(tmp_path / "sp", "duplicates")
     wiki, c4 = "wikipedia/wiki.jsonl:3", "c4/c4-train.00000-of-01024.jsonl:4"
     expected = (set(EXPECTED["global"]["removed"]) - {wiki}) | {c4}
     assert {r["id"] for r in rows} == expected
     assert {r["kept_id"] for r in rows if r["cluster_id"] == c4} == {wiki}
 
 
-def test_distributed_components_give_the_same_bytes(global_run, tmp_path):
+@pytest.mark.parametrize("components", [["--components", "union-find"], ["--components", "distributed"],
+                                        ["--recipe", "BUDGET0"], ["--verify"]])
+def test_every_components_path_gives_the_same_bytes(global_run, tmp_path, components):
+    """auto (the default) runs the array union-find here; union-find forces it, distributed and
+    auto with an edge budget of 0 force the star rounds."""
+    if components == ["--recipe", "BUDGET0"]:
+        recipe = tmp_path / "budget0.json"
+        recipe.write_text(json.dumps({"component_edge_budget": 0}))
+        components = ["--recipe", str(recipe)]
+    if components == ["--verify"]:  # verified edges through both paths
+        baseline = tmp_path / "verified"
+        assert dedup("--input", str(FIXTURES), "--output", str(baseline), "--verify")[0] == 0
+        global_run = baseline
+        components = ["--verify", "--components", "distributed"]
     out = tmp_path / "sp"
-    status, output = dedup("--input", str(FIXTURES), "--output", str(out), "--components", "distributed")
+    status, output = dedup("--input", str(FIXTURES), "--output", str(out), *components)
     assert status == 0, output
     expected = output_bytes(global_run)
     got = output_bytes(out)
-    report_keys = ("components", "component_rounds")
+    assert [name for name in got if name.startswith("train/") and got[name] != expected[name]] == []
+    report_keys = ("components", "component_rounds", "component_edge_budget", "recipe")
     for files in (expected, got):  # the option itself is recorded; everything else must match
         report = json.loads(files["report.json"])
         for key in report_keys:

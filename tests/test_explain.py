@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from slimpajama.cli import main
-from slimpajama.dedup.explain import edge_path
+from slimpajama.dedup.explain import _rows, edge_path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rp"
 C4 = "c4/c4-train.00000-of-01024.jsonl"
@@ -58,3 +58,17 @@ def test_edge_path_is_the_shortest_chain():
     assert [(n, e["band"]) for n, e in edge_path(edges, "a", "d")] == [("x", 4), ("d", 5)]
     assert [(n, e["band"]) for n, e in edge_path(edges, "b", "d")] == [("c", 2), ("d", 3)]
     assert edge_path(edges, "d", "d") == []
+
+
+@pytest.mark.beam
+def test_rows_are_read_by_filter_across_part_files(verified_run):
+    assert len(list((verified_run / "duplicates").glob("part-*.parquet"))) > 1  # a cluster spans parts
+    rows = _rows(str(verified_run), "duplicates", "cluster_id", [f"{C4}:4"])
+    cc = "json.gz.dedup.classifier.jsonl.zst:4"
+    assert [(r["id"], r["kept_id"]) for r in rows] == [
+        (f"common_crawl/2019-30/en_head_0000.{cc}", f"{C4}:4"),
+        (f"common_crawl/2023-06/en_head_0000.{cc}", f"{C4}:4"),
+        ("wikipedia/wiki.jsonl:3", f"{C4}:4"),
+    ]
+    assert _rows(str(verified_run), "short", "id", ["wikipedia/wiki.jsonl:3"]) == []
+    assert _rows(str(verified_run / "missing"), "edges", "a_id", ["x"]) == []

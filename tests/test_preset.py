@@ -75,7 +75,7 @@ def test_preset_slimpajama_flags_exactly_the_reference_components(tmp_path):
     options = report["options"]
     assert (options["scheme"], options["bands"], options["rows"], options["verify"]) == ("reference", 9, 13, False)
     clusters = defaultdict(set)
-    for row in pq.read_table(out / "duplicates.parquet").to_pylist():
+    for row in pq.read_table(out / "duplicates").to_pylist():
         clusters[row["cluster_id"]] |= {row["id"], row["kept_id"]}
     expected = reference_components()
     assert len(expected) >= 10  # the fixtures plant that many duplicate groups

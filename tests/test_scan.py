@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 from slimpajama.core.keytext import key_text
 from slimpajama.core.lsh import band_keys
 from slimpajama.core.minhash import MinHashParams, signatures
@@ -46,9 +48,13 @@ def test_scan_events_in_input_order(tmp_path):
     assert (line, set_index, nbytes) == (4, SET_INDEX["RedPajamaWikipedia"], len(fixed.encode()))
     assert release == encode_record(fixed, "RedPajamaWikipedia", {})
     signed = events[6][1]
-    expected_bands = band_keys(signatures([key_text(fixed)], MinHashParams()), 9, 13)[0].tolist()
-    assert signed == (doc_key(3, 4), SET_INDEX["RedPajamaWikipedia"], nbytes, tuple(expected_bands))
-    assert split_doc_key(signed.doc_key) == (3, 4)
+    expected_bands = band_keys(signatures([key_text(fixed)], MinHashParams()), 9, 13)
+    assert signed.doc_keys.dtype == np.uint64 and signed.doc_keys.tolist() == [doc_key(3, 4)]
+    assert signed.set_index.tolist() == [SET_INDEX["RedPajamaWikipedia"]]
+    assert signed.nbytes.tolist() == [nbytes]
+    assert signed.band_keys.shape == (1, 9) and np.array_equal(signed.band_keys, expected_bands)
+    assert split_doc_key(int(signed.doc_keys[0])) == (3, 4)
+    assert events[1][1].doc_keys.tolist() == [doc_key(3, 1)]
     counts = events[-1][1]
     assert counts["RedPajamaC4"]["docs_in"] == 3 and counts["RedPajamaC4"]["short"] == 1
     assert counts["RedPajamaC4"]["quarantined"] == 1 and counts["RedPajamaC4"]["quarantined_bytes"] == 8
@@ -69,7 +75,13 @@ def test_batch_size_does_not_change_events(tmp_path):
         return grouped
 
     runs = [by_tag(n) for n in (1, 3, 512)]
-    assert len(runs[0]["signed"]) == 7 and len(runs[0]["issue"]) == 7  # 7 "missing meta" warnings
+    assert [len(run["signed"]) for run in runs] == [7, 3, 1]  # one SignedBatch per batch
+    assert len(runs[0]["issue"]) == 7  # 7 "missing meta" warnings
+    batches = [run.pop("signed") for run in runs]
+    signed = [{field: np.concatenate([getattr(b, field) for b in run]).tolist()
+               for field in ("doc_keys", "set_index", "nbytes", "band_keys")} for run in batches]
+    assert signed[0]["doc_keys"] == [doc_key(0, line) for line in range(1, 8)]
+    assert signed[0] == signed[1] == signed[2]
     assert runs[0] == runs[1] == runs[2]
 
 

@@ -52,7 +52,7 @@ def run(root, out, *args):
     result = CliRunner().invoke(main, ["dedup", "--input", str(root), "--output", str(out), *args],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return pq.read_table(out / "duplicates.parquet").to_pylist(), json.loads((out / "report.json").read_text())
+    return pq.read_table(out / "duplicates").to_pylist(), json.loads((out / "report.json").read_text())
 
 
 ID = "c4/c4-train.00000-of-01024.jsonl:{}"
@@ -68,7 +68,7 @@ def test_verify_rejects_a_false_candidate_and_keeps_a_true_pair_at_081(corpus, t
     verification = report["verification"]
     assert verification["verified"] == 1 and verification["rejected"] >= 1
     assert verification["candidates"] == verification["verified"] + verification["rejected"]
-    edges = pq.read_table(tmp_path / "v" / "edges.parquet").to_pylist()
+    edges = pq.read_table(tmp_path / "v" / "edges").to_pylist()
     assert [(e["a_id"], e["b_id"]) for e in edges] == [(ID.format(1), ID.format(2))]
 
 

@@ -1,7 +1,9 @@
 """End-to-end dedup benchmark: `python -m slimpajama.bench dedup [--mb 200] [--quick]`.
 
-Generates (once, cached under bench/data/) a RedPajama-1T-layout corpus with planted exact and
-near copies across sources, runs the real `slimpajama dedup` CLI on it in a subprocess (in-memory
+Generates (once, cached under bench/data/) a RedPajama-1T-layout corpus of realistic documents
+(`bench.corpus.realistic_corpus`: every source in its RedPajama byte share and with its real
+non-ASCII profile, printed and stored next to the target) with planted exact and near copies
+across sources, runs the real `slimpajama dedup` CLI on it in a subprocess (in-memory
 runner, then 2 worker processes), and records wall time, CPU seconds and the peak RSS of the whole
 process tree. In the same run, a SlimPajama-style peer (datasketch legacy MinHash updated shingle by
 shingle, one dict per band, union-find; the reference scripts' method) dedups a subsample, so the
@@ -22,12 +24,20 @@ from pathlib import Path
 
 import zstandard
 
-from slimpajama.bench.corpus import synthetic_texts
+from slimpajama.bench.corpus import (
+    CORPUS_VERSION,
+    flat_documents,
+    format_profile,
+    profile_record,
+    realistic_corpus,
+)
 from slimpajama.core.union_find import connected_components
 
 RESULTS = Path("bench/results")
 DATA = Path("bench/data")
-SHARES = {  # RedPajama-1T token shares: where the generated documents go
+CC_SNAPSHOTS = ("common_crawl/2019-30", "common_crawl/2023-06")
+"""CommonCrawl documents alternate between these two snapshot folders."""
+SHARES = {  # RedPajama-1T token shares: where the planted copies go
     "common_crawl/2019-30": 0.36, "common_crawl/2023-06": 0.36, "c4": 0.14, "github": 0.05,
     "book": 0.03, "arxiv": 0.03, "wikipedia": 0.02, "stackexchange": 0.01,
 }
@@ -43,13 +53,23 @@ def mutate(text: str, rng: random.Random, rate: float) -> str:
     return " ".join(words)
 
 
-def planted_corpus(total_bytes: int, seed: int = 0) -> list[tuple[str, str]]:
-    """(folder, text) pairs: originals plus exact and near copies placed in random sources."""
+def originals(total_bytes: int, seed: int = 0) -> dict[str, list[str]]:
+    """The realistic documents per source that `planted_corpus` adds copies to."""
+    return realistic_corpus(total_bytes * (1 - DUPLICATE_FRACTION * 0.9) / 1e6, seed)
+
+
+def planted_corpus(generated: dict[str, list[str]], seed: int = 0) -> list[tuple[str, str]]:
+    """(folder, text) pairs: the generated documents in their own folders (CommonCrawl split
+    between two snapshots), plus exact and near copies of random ones placed in random folders."""
     rng = random.Random(seed)
-    texts = synthetic_texts(int(total_bytes * (1 - DUPLICATE_FRACTION * 0.9)), seed)
+    docs, crawled = [], 0
+    for source, text in flat_documents(generated):
+        if source == "common_crawl":
+            source, crawled = CC_SNAPSHOTS[crawled % 2], crawled + 1
+        docs.append((source, text))
+    texts = [text for _, text in docs]
     folders = list(SHARES)
     weights = list(SHARES.values())
-    docs = [(rng.choices(folders, weights)[0], t) for t in texts]
     for _ in range(int(len(texts) * DUPLICATE_FRACTION)):
         original = texts[rng.randrange(len(texts))]
         copy = original if rng.random() < 0.5 else mutate(original, rng, rng.choice([0.005, 0.02]))
@@ -84,16 +104,22 @@ def write_layout(root: Path, docs: list[tuple[str, str]]) -> int:
     return total
 
 
-def corpus(total_bytes: int) -> tuple[Path, int, list[tuple[str, str]] | None]:
-    """The cached corpus folder and its text bytes (generated on first use)."""
-    root = DATA / f"dedup-{total_bytes // 1_000_000}mb"
+def corpus(total_bytes: int) -> tuple[Path, int, dict, list[tuple[str, str]] | None]:
+    """The cached corpus folder, its text bytes and the originals' profile (generated on first
+    use, then also the documents)."""
+    root = DATA / f"dedup-realistic-v{CORPUS_VERSION}-{total_bytes // 1_000_000}mb"
     marker = root / "done.json"
     if marker.exists():
-        return root / "rp", json.loads(marker.read_text())["text_bytes"], None
-    docs = planted_corpus(total_bytes)
+        done = json.loads(marker.read_text())
+        print("[bench dedup] cached corpus; its profile, measured/target per source:")
+        print(format_profile(done["profile"]["measured"]))
+        return root / "rp", done["text_bytes"], done["profile"], None
+    generated = originals(total_bytes)
+    profile = profile_record(generated, "bench dedup")
+    docs = planted_corpus(generated)
     text_bytes = write_layout(root / "rp", docs)
-    marker.write_text(json.dumps({"text_bytes": text_bytes, "docs": len(docs)}))
-    return root / "rp", text_bytes, docs
+    marker.write_text(json.dumps({"text_bytes": text_bytes, "docs": len(docs), "profile": profile}))
+    return root / "rp", text_bytes, profile, docs
 
 
 class TreeRss:
@@ -186,7 +212,7 @@ def main(argv: list[str]) -> dict:
     parser.add_argument("--peer-mb", type=float, default=1.0, help="subsample the peer dedups")
     args = parser.parse_args(argv)
     total = 20_000_000 if args.quick else args.mb * 1_000_000
-    root, text_bytes, docs = corpus(total)
+    root, text_bytes, profile, docs = corpus(total)
     mb = text_bytes / 1e6
     out = DATA / "dedup-out"
     runs = {}
@@ -202,7 +228,7 @@ def main(argv: list[str]) -> dict:
         runs[name] = result
         print(f"[bench dedup] {name}: {result['mb_per_s_wall']} MB/s wall, "
               f"{result['cpu_s']} CPU s, peak RSS {result['peak_rss_mb']} MB")
-    docs = docs or planted_corpus(total)
+    docs = docs or planted_corpus(originals(total))
     rng = random.Random(1)
     sample, size = [], 0
     for _, text in rng.sample(docs, len(docs)):
@@ -216,7 +242,8 @@ def main(argv: list[str]) -> dict:
     best = max((runs["in_memory"], runs["multi_processing_2"]), key=lambda r: r["mb_per_s_wall"])
     verify_ratio = runs["in_memory_verify_recall_0.99"]["wall_s"] / runs["in_memory"]["wall_s"]
     result = {
-        "corpus": {"text_mb": round(mb, 1), "path": str(root), "duplicate_fraction": DUPLICATE_FRACTION},
+        "corpus": {"text_mb": round(mb, 1), "path": str(root), "duplicate_fraction": DUPLICATE_FRACTION,
+                   "generator": "bench.corpus.realistic_corpus, seed 0", "profile": profile},
         "machine": {"cores": os.cpu_count()},
         "runs": runs,
         "peer_slimpajama_style": peer,

@@ -1,9 +1,10 @@
-"""MinHash benchmark: our schemes vs datasketch 2.0 on one synthetic corpus, in one process.
+"""MinHash benchmark: our schemes vs datasketch 2.0 on one realistic corpus, in one process.
 
 `python -m slimpajama.bench minhash [--quick] [--mb N] [--peer-mb N] [--out PATH]`
 
-- Corpus: `synthetic_texts(N MB)` (default 50 MB); key texts are computed once, untimed for
-  the signers, and timed separately (`key_text` row).
+- Corpus: `realistic_corpus(N MB)` (default 50 MB; RedPajama sources in their byte shares, each
+  with the real non-ASCII profile, stored as `corpus.profile`); key texts are computed once,
+  untimed for the signers, and timed separately (`key_text` row).
 - Peers: datasketch `MinHash(128, seed=1, hashfunc=sha1_hash32, scheme="legacy")` (SlimPajama's
   signatures) and the default `scheme="affine32"`, each built once and `.copy()`-ed per document
   (their fastest documented use), fed with `update_batch` of the UTF-8 shingles built in Python.
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from slimpajama.bench.corpus import mutated_pairs, synthetic_texts
+from slimpajama.bench.corpus import flat_documents, mutated_pairs, profile_record, realistic_corpus
 from slimpajama.core.jaccard import jaccard, shingle_hash_sets
 from slimpajama.core.keytext import key_text
 from slimpajama.core.lsh import band_keys
@@ -172,7 +173,9 @@ def main(argv: list[str]) -> dict:
     corpus_mb = args.mb or (2.0 if args.quick else 50.0)
     peer_mb = args.peer_mb or (0.5 if args.quick else 4.0)
 
-    texts, gen_cpu, _ = timed(lambda: synthetic_texts(int(corpus_mb * 1e6)))
+    generated, gen_cpu, _ = timed(lambda: realistic_corpus(corpus_mb))
+    texts = [text for _, text in flat_documents(generated)]
+    profile = profile_record(generated, "bench minhash")
     sizes = np.array([len(t.encode("utf-8")) for t in texts], dtype=np.int64)
     total_mb = sizes.sum() / 1e6
     keys, key_cpu, key_wall = timed(lambda: [key_text(t) for t in texts])
@@ -259,6 +262,8 @@ def main(argv: list[str]) -> dict:
             "docs_over_100kb": int((sizes > 100_000).sum()),
             "non_ascii_docs": sum(not t.isascii() for t in texts),
             "generation_mb_per_s_cpu": round(total_mb / gen_cpu, 1),
+            "generator": "bench.corpus.realistic_corpus, seed 0",
+            "profile": profile,
         },
         "subsample": {
             "docs": len(sample),

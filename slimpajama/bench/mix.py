@@ -1,7 +1,8 @@
 """Benchmark `slimpajama mix`: peak RSS and wall time vs files-per-chunk and docs-per-file.
 
-A synthetic corpus (`bench.corpus.synthetic_texts`, 200 MB by default, `--quick` for 50 MB) is
-written in the release layout with skewed sources, then mixed to slimpajama-627b once per layout
+A realistic corpus (`bench.corpus.realistic_corpus`, 200 MB by default, `--quick` for 50 MB:
+RedPajama sources in their byte shares, each with the real non-ASCII profile, printed and stored
+next to the target) is written in the release layout, sources interleaved, then mixed to slimpajama-627b once per layout
 configuration, each run in a fresh process (FnApiRunner, in-process) so its peak RSS is its own.
 The peer, measured in the same run, is the reference's pass 2: one chunk loaded whole into RAM,
 shuffled with `random.seed(42)` and written back; the floor is an empty FnApiRunner pipeline.
@@ -26,25 +27,24 @@ from slimpajama.core.sources import SET_NAMES
 RESULTS = Path("bench/results/mix.json")
 LAYOUTS = ((1, 100), (1000, 100), (1000, 1000), (1000, 100_000))
 """(files_per_chunk, docs_per_file) per run: chunk size from 100 documents to the whole output."""
-SOURCE_PATTERN = (["RedPajamaCommonCrawl"] * 45 + ["RedPajamaC4"] * 25 + ["RedPajamaGithub"] * 8
-                  + ["RedPajamaBook"] * 2 + ["RedPajamaArXiv"] * 6 + ["RedPajamaWikipedia"] * 8
-                  + ["RedPajamaStackExchange"] * 6)
-"""Source of document i is SOURCE_PATTERN[i % 100]: CC is under-represented vs slimpajama-627b."""
 INPUT_FILES = 8
 
 
-def write_corpus(root: Path, total_bytes: int) -> tuple[int, int]:
-    """Release-layout input of about `total_bytes` text bytes; returns (documents, text bytes)."""
-    from slimpajama.bench.corpus import synthetic_texts
+def write_corpus(root: Path, total_bytes: int) -> tuple[int, int, dict]:
+    """Release-layout input of about `total_bytes` text bytes (RedPajama byte shares, so CC is
+    over-represented vs slimpajama-627b and the rest under); returns (documents, text bytes,
+    profile record)."""
+    from slimpajama.bench.corpus import flat_documents, profile_record, realistic_corpus
     from slimpajama.io.release import encode_record, release_relpath, write_release_file
 
-    texts = synthetic_texts(total_bytes, seed=0)
-    assert set(SOURCE_PATTERN) == set(SET_NAMES.values())
+    generated = realistic_corpus(total_bytes / 1e6, seed=0)
+    profile = profile_record(generated, "bench mix")
+    docs = flat_documents(generated)
     for f in range(INPUT_FILES):
-        lines = (encode_record(texts[i], SOURCE_PATTERN[i % len(SOURCE_PATTERN)], {"i": i})
-                 for i in range(f, len(texts), INPUT_FILES))
+        lines = (encode_record(docs[i][1], SET_NAMES[docs[i][0]], {"i": i})
+                 for i in range(f, len(docs), INPUT_FILES))
         write_release_file(str(root / release_relpath("train", 1, f)), lines)
-    return len(texts), sum(len(t.encode()) for t in texts)
+    return len(docs), sum(len(text.encode()) for _, text in docs), profile
 
 
 def peak_rss_mb() -> float:
@@ -125,7 +125,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     total_bytes = int((50.0 if args.quick else args.mb) * 1e6)
     with tempfile.TemporaryDirectory(prefix="bench-mix-") as tmp:
         root = Path(tmp)
-        docs, text_bytes = write_corpus(root / "sp", total_bytes)
+        docs, text_bytes, profile = write_corpus(root / "sp", total_bytes)
         runs = []
         for n, (files_per_chunk, docs_per_file) in enumerate(LAYOUTS):
             spec = {"input": str(root / "sp"), "output": str(root / f"mix{n}"),
@@ -139,7 +139,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     rss = [run["peak_rss_mb"] for run in runs]
     results = {
         "corpus": {"docs": docs, "text_mb": round(text_bytes / 1e6, 1), "input_files": INPUT_FILES,
-                   "mixture": "slimpajama-627b", "counter": args.counter, "runner": "FnApiRunner"},
+                   "mixture": "slimpajama-627b", "counter": args.counter, "runner": "FnApiRunner",
+                   "generator": "bench.corpus.realistic_corpus, seed 0", "profile": profile},
         "runs": runs,
         "peer_reference_chunk_in_ram": peer,
         "peak_rss_spread": round(max(rss) / min(rss), 3),

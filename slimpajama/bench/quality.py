@@ -63,7 +63,7 @@ MAX_ATTEMPTS = 200
 """Rejected base texts allowed per pair before generation gives up."""
 REFERENCE_BANDS, REFERENCE_ROWS = 9, 13
 JACCARD_ROUNDING = 5.000001e-7
-"""duplicates.parquet records the verified Jaccard rounded to 6 decimals."""
+"""duplicates/ records the verified Jaccard rounded to 6 decimals."""
 
 FOLDER_WEIGHTS = {
     "c4": 0.3, "common_crawl/2019-30": 0.25, "common_crawl/2023-06": 0.25, "wikipedia": 0.1,
@@ -421,7 +421,7 @@ def corpus(pairs_per_bin: int, singletons: int, seed: int) -> tuple[Path, dict]:
 
 def cluster_of(duplicates: Iterable[Mapping[str, str]]) -> dict[str, str]:
     """Document id -> cluster id for every member of a cluster (removed ones and keepers), from
-    rows of duplicates.parquet (one per removed document: id, cluster_id, kept_id). A document
+    rows of duplicates/ (one per removed document: id, cluster_id, kept_id). A document
     not in the mapping is its own singleton cluster."""
     clusters: dict[str, str] = {}
     for row in duplicates:
@@ -537,11 +537,11 @@ def predictor(report: Mapping, verified: bool) -> Callable[[float], float]:
 
 
 def run_configuration(name: str, args: list[str], rp: Path, truth: dict) -> dict:
-    """Run the CLI for one configuration and score its duplicates.parquet."""
+    """Run the CLI for one configuration and score its duplicates/ part files."""
     out = DATA / "quality-out" / name
     timing = run_cli(["--input", str(rp), "--output", str(out), "--overwrite", *args])
     report = json.loads((out / "report.json").read_text())
-    table = pq.read_table(out / "duplicates.parquet")
+    table = pq.read_table(out / "duplicates")
     duplicates = table.to_pylist()
     verified = "--verify" in args
     result = {

@@ -1,7 +1,8 @@
 """Benchmark `slimpajama tokenize` and the trainer hook. Writes bench/results/tokenize.json.
 
-On a synthetic corpus (`bench.corpus.synthetic_texts`, 8 MB of text by default) it measures,
-in one process:
+On a realistic corpus (`bench.corpus.realistic_corpus`, 8 MB of text by default: RedPajama
+sources in their byte shares, each with the real non-ASCII profile, printed and stored next to the
+target) it measures, in one process:
 - the peer: raw tiktoken `encode_ordinary` over the texts (MB of UTF-8 text per CPU-second),
   best of `--repeats` interleaved rounds like the two below;
 - `encode_documents`, and the whole per-file stage of the pipeline (zstd + JSON decode,
@@ -27,7 +28,6 @@ from typing import Any
 
 RESULTS = Path("bench/results/tokenize.json")
 INPUT_FILES = 4
-SOURCES = ("RedPajamaCommonCrawl", "RedPajamaC4", "RedPajamaGithub", "RedPajamaWikipedia")
 
 
 def cpu_timed(work: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -37,8 +37,9 @@ def cpu_timed(work: Callable[[], Any]) -> tuple[Any, float, float]:
     return result, time.process_time() - cpu, time.perf_counter() - wall
 
 
-def write_inputs(root: str, texts: list[str]) -> None:
-    """Texts as INPUT_FILES release files of the train split (round-robin)."""
+def write_inputs(root: str, docs: list[tuple[str, str]]) -> None:
+    """(folder, text) documents as INPUT_FILES release files of the train split (round-robin)."""
+    from slimpajama.core.sources import SET_NAMES
     from slimpajama.io.release import encode_record, release_relpath, write_release_file
 
     for f in range(INPUT_FILES):
@@ -47,8 +48,8 @@ def write_inputs(root: str, texts: list[str]) -> None:
         write_release_file(
             path,
             (
-                encode_record(texts[i], SOURCES[i % len(SOURCES)])
-                for i in range(f, len(texts), INPUT_FILES)
+                encode_record(docs[i][1], SET_NAMES[docs[i][0]])
+                for i in range(f, len(docs), INPUT_FILES)
             ),
         )
 
@@ -63,17 +64,18 @@ def min_cpu(works: dict[str, Callable[[], Any]], repeats: int) -> dict[str, floa
     return best
 
 
-def measure(texts: list[str], work_dir: str, loader_steps: int, repeats: int) -> dict[str, Any]:
+def measure(docs: list[tuple[str, str]], work_dir: str, loader_steps: int, repeats: int) -> dict[str, Any]:
     from slimpajama.io.release import list_release_files
     from slimpajama.io.tokenizer import encode_documents, gpt2_encoding
     from slimpajama.tokenize import pipeline as tp
     from slimpajama.train.stream import TokenStream
 
+    texts = [text for _, text in docs]
     text_mb = sum(len(t.encode()) for t in texts) / 1e6
     encoding = gpt2_encoding()
     n_tokens = sum(len(ids) + 1 for ids in encode_documents(texts))
     inputs = os.path.join(work_dir, "sp")
-    write_inputs(inputs, texts)
+    write_inputs(inputs, docs)
     staged = os.path.join(work_dir, "staged")
     paths = list_release_files(inputs, "train")
 
@@ -158,23 +160,30 @@ def measure(texts: list[str], work_dir: str, loader_steps: int, repeats: int) ->
 def main(argv: list[str]) -> dict[str, Any]:
     """Run the benchmark; prints a table and writes the JSON results (see module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m slimpajama.bench tokenize")
-    parser.add_argument("--mb", type=float, default=8.0, help="MB of synthetic text")
+    parser.add_argument("--mb", type=float, default=8.0, help="MB of realistic text")
+    parser.add_argument("--quick", action="store_true", help="1 MB, 1 round, 5 loader steps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--loader-steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3, help="best-of rounds for CPU times")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    from slimpajama.bench.corpus import synthetic_texts
+    from slimpajama.bench.corpus import flat_documents, profile_record, realistic_corpus
 
-    texts = synthetic_texts(int(args.mb * 1e6), seed=args.seed)
+    if args.quick:
+        args.mb, args.repeats, args.loader_steps = 1.0, 1, 5
+    generated = realistic_corpus(args.mb, seed=args.seed)
+    profile = profile_record(generated, "bench tokenize")
     with tempfile.TemporaryDirectory(prefix="bench-tokenize-") as work_dir:
-        result = measure(texts, work_dir, args.loader_steps, args.repeats)
+        result = measure(flat_documents(generated), work_dir, args.loader_steps, args.repeats)
     result["targets"] = {"tokenize_mb_per_cpu_s": 7.0, "loader_seq8192_tokens_per_s": 1_000_000}
     result["cpu_count"] = os.cpu_count()
+    result["corpus"] = {"generator": f"bench.corpus.realistic_corpus, seed {args.seed}",
+                        "profile": profile}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     width = max(map(len, result))
     for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
+        if key != "corpus":
+            print(f"{key:<{width}}  {value}")
     print(f"[bench] tokenize: wrote {args.out}")
     return result

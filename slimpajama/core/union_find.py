@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 
 class UnionFind:
     """Disjoint sets over int keys; the root of a set is always its smallest member."""
@@ -55,3 +57,33 @@ def components(node_to_root: dict[int, int]) -> dict[int, list[int]]:
     for members in groups.values():
         members.sort()
     return groups
+
+
+def component_roots(a: np.ndarray, b: np.ndarray, num_nodes: int) -> np.ndarray:
+    """Vectorized connected components over dense node indices 0..num_nodes-1: root[i] is the
+    smallest index of i's component (an isolated index is its own root).
+
+    Hook-and-shortcut rounds over int arrays (no Python object per node or edge): every edge whose
+    endpoints have different roots hooks the larger root under the smaller one, then pointer
+    jumping flattens every tree to depth one. Roots only ever point to smaller indices, so the
+    forest has no cycles and each component ends at its minimum. Memory: one index per node plus
+    a few index temporaries per edge (int32 when `a` and `b` are int32, else int64).
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    index = np.int32 if a.dtype == np.int32 and b.dtype == np.int32 else np.int64
+    parent = np.arange(num_nodes, dtype=index)
+    a, b = a.astype(index, copy=False), b.astype(index, copy=False)
+    while True:
+        root_a, root_b = parent[a], parent[b]
+        differ = root_a != root_b
+        if not differ.any():
+            return parent
+        low = np.minimum(root_a[differ], root_b[differ])
+        high = np.maximum(root_a[differ], root_b[differ])
+        np.minimum.at(parent, high, low)
+        while True:  # pointer jumping until every node points at a root
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+        a, b = a[differ], b[differ]

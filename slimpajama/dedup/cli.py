@@ -3,8 +3,9 @@
 Unknown `--options` are passed through to Apache Beam (`--runner DataflowRunner --project ...`,
 `--direct_running_mode multi_processing --direct_num_workers 2`, ...).
 Exit status: 0 ok; 1 --strict and some record was quarantined; 2 usage or input error;
-3 the run's own accounting check failed (a bug: please report it); 4 --components distributed did
-not converge in --component-rounds (nothing written; rerun with more rounds).
+3 the run's own accounting check failed (a bug: please report it); 4 the distributed star rounds
+(--components distributed, or auto beyond its edge budget) did not converge in --component-rounds
+(nothing written; rerun with more rounds).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def print_summary(report: dict[str, Any]) -> None:
     issues = report["issues"]["by_kind"]
     if issues:
         click.echo("issues: " + ", ".join(f"{n} {kind}" for kind, n in issues.items())
-                   + " (see quarantine/issues.jsonl)")
+                   + " (see quarantine/part-*.jsonl)")
 
 
 @click.command("dedup", context_settings=PASS_THROUGH)
@@ -52,7 +53,7 @@ def print_summary(report: dict[str, Any]) -> None:
 @click.option("--rows", type=int, help="LSH rows per band (with --bands).")
 @click.option("--verify", is_flag=True, default=None, help="Keep a candidate pair only if its exact Jaccard >= --threshold.")
 @click.option("--recall", type=float, help="With --verify: choose bands so P(candidate | J = threshold) >= this, e.g. 0.99.")
-@click.option("--components", type=click.Choice(["union-find", "distributed"]), help="Clusters by one worker's union-find [union-find] or by distributed large-star/small-star rounds.")
+@click.option("--components", type=click.Choice(["auto", "union-find", "distributed"]), help="Clusters by one worker's array union-find while the candidate edges fit 50M [auto], always that (union-find), or always distributed large-star/small-star rounds (same result).")
 @click.option("--component-rounds", type=int, help="Star rounds for --components distributed [8]; too few fails the run, never the result.")
 @click.option("--min-chars", type=int, help="Drop documents whose key text is shorter [200].")
 @click.option("--keep", type=click.Choice(KEEP_POLICIES), help="Which cluster member is kept [first = smallest id].")
@@ -69,8 +70,8 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
           verbose: bool, mixture: str | None, holdout: float | None, **flags: Any) -> None:
     """Globally deduplicate a RedPajama-layout corpus into the SlimPajama release layout.
 
-    Writes OUTPUT/train/chunk*/example_train_*.jsonl.zst, duplicates.parquet,
-    quarantine/issues.jsonl and report.json. Any other --option is passed to Apache Beam.
+    Writes OUTPUT/train/chunk*/example_train_*.jsonl.zst, the audit part files duplicates/,
+    edges/, short/, quarantine/ and report.json. Any other --option is passed to Apache Beam.
     """
     configure_logging(verbose)
     from slimpajama.dedup.run import run_dedup  # imports Beam: keep --help fast

@@ -17,9 +17,10 @@ from slimpajama.core.paths import pipelines_dir
 
 PIPELINES_DIR = str(pipelines_dir())
 SCOPES = ("global", "local")
-COMPONENTS = ("union-find", "distributed")
-"""How clusters are found: one worker's union-find over all edges, or large-star/small-star
-rounds keyed by document (no single-worker step; for runs too big for one worker's memory)."""
+COMPONENTS = ("auto", "union-find", "distributed")
+"""How clusters are found: one worker's array union-find over all edges, large-star/small-star
+rounds keyed by document (no single-worker step), or `auto`: the first while the number of
+candidate edges is at most `component_edge_budget`, else the second. Same output bytes."""
 
 
 class ConfigError(ValueError):
@@ -43,7 +44,8 @@ class DedupConfig:
     rows: int | None = None
     verify: bool = False
     recall: float | None = None
-    components: str = "union-find"
+    components: str = "auto"
+    component_edge_budget: int = 50_000_000  # edges one worker clusters with --components auto
     component_rounds: int = 8
     min_chars: int = 200
     keep: str = "first"
@@ -79,6 +81,8 @@ class DedupConfig:
             problems.append(f"--components must be one of {COMPONENTS}")
         if self.component_rounds < 1:
             problems.append("--component-rounds must be >= 1")
+        if self.component_edge_budget < 0:
+            problems.append("component_edge_budget must be >= 0")
         if self.recall is not None:
             if not self.verify:
                 problems.append("--recall needs --verify (more bands let in false positives)")

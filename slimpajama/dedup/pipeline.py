@@ -1,23 +1,32 @@
 """`slimpajama dedup` as an Apache Beam pipeline: thin transforms over the pure stage functions.
 
     discover → scan (read → normalize → short filter → sign + band; stage long docs to _work/)
-             → GroupByKey(band key) → star edges → one-worker union-find → keeper per cluster
+             → GroupByKey(band-key partition) → sort → star edges → one edge per pair
+             → clusters (one-worker array union-find, or distributed star rounds) → keepers
              → CoGroupByKey(file, removed lines) → write kept docs in the release layout
 
-Only ints travel through shuffles (document keys, band keys, sizes); the text is written once per
-input file to `_work/staged/` and re-read by the writer. Small global results (counts, removed
-documents, issues) are gathered on one worker, sorted, and written as files, so the output bytes do
-not depend on the runner, the number of workers or the order in which files were listed.
+Only ints travel through shuffles, and the biggest shuffle (band keys) as compact numpy blocks:
+per input file, one BAND_ENTRY block per band-key partition. The text is written once per input
+file to `_work/staged/` and re-read by the writer. No stage holds O(corpus) records on one worker
+(the one-worker union-find only runs while the edge count fits a budget): audit records are
+grouped by a fixed part of the input (AUDIT_FILES_PER_PART input files per part), sorted, and
+committed by rename as part files; report totals come from combiners. The output bytes do not
+depend on the runner, the number of workers or the order in which files were listed.
 """
 
 from __future__ import annotations
 
+import heapq
+import io
 import json
+import re
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
@@ -26,22 +35,29 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from slimpajama.core.accounting import Counts, merge_counts, tally
-from slimpajama.core.keep import Member, keep_policy
+from slimpajama.core.keep import keep_policy
 from slimpajama.core.keytext import key_text
 from slimpajama.dedup.config import DedupConfig
 from slimpajama.dedup.distributed_clusters import DistributedClusters
 from slimpajama.dedup.edges import (
+    BAND_ENTRY,
+    EDGE,
     NOT_VERIFIED,
     Edge,
     Removed,
-    bucket_edges,
-    cluster_sizes,
-    resolve_clusters,
-    unique_pair,
+    band_entries,
+    band_partition,
+    edge_objects,
+    edge_records,
+    removed_of_edges,
+    split_by_partition,
+    star_edges,
+    unique_pairs,
 )
 from slimpajama.dedup.scan import (
+    SET_INDEX,
     SET_NAME_LIST,
-    SignedDoc,
+    SignedBatch,
     parse_staged_line,
     scan_file,
     split_doc_key,
@@ -51,14 +67,18 @@ from slimpajama.io.inputs import InputFile, Issue, discover_inputs
 from slimpajama.io.release import read_zstd_lines, release_relpath, write_release_file
 
 WORK = "_work"
-QUARANTINE_FILE = "quarantine/issues.jsonl"
-DUPLICATES_FILE = "duplicates.parquet"
-EDGES_FILE = "edges.parquet"
-SHORT_FILE = "short.parquet"
+QUARANTINE_DIR = "quarantine"  # part-NNNNN.jsonl
+DUPLICATES_DIR = "duplicates"  # part-NNNNN.parquet
+EDGES_DIR = "edges"  # part-NNNNN.parquet
+SHORT_DIR = "short"  # part-NNNNN.parquet
+AUDIT_FILES_PER_PART = 4
+"""Audit part NNNNN holds the records of input files 4·NNNNN .. 4·NNNNN+3 (sorted relpath order)."""
 COUNTS_FILE = f"{WORK}/counts.json"
 CLUSTERS_FILE = f"{WORK}/clusters.json"
+ISSUES_FILE = f"{WORK}/issues.json"
 VERIFICATION_FILE = f"{WORK}/verification.json"
 STAGED_LEVEL = 1  # zstd level of the staged (temporary) files: speed over size
+EXAMPLE_ISSUES = 50
 
 
 def staged_path(root: str, file_index: int) -> str:
@@ -69,6 +89,16 @@ def staged_path(root: str, file_index: int) -> str:
 def output_relpath(file_index: int, chunks: int) -> str:
     """Release file for input file `file_index`: files are dealt round-robin over `chunks`."""
     return release_relpath("train", file_index % chunks + 1, file_index // chunks)
+
+
+def audit_part(file_index: int) -> int:
+    """The audit part that holds the records of input file `file_index`."""
+    return file_index // AUDIT_FILES_PER_PART
+
+
+def part_relpath(folder: str, part: int, suffix: str) -> str:
+    """`folder/part-NNNNN.suffix`."""
+    return f"{folder}/part-{part:05d}.{suffix}"
 
 
 def doc_id(relpaths: dict[int, str], key: int) -> str:
@@ -91,7 +121,9 @@ class _Timed:
 
 
 class ScanFile(beam.DoFn):
-    """Routes `scan_file` events: staged lines to a file, the rest to tagged outputs."""
+    """Routes `scan_file` events of one input file: staged lines to a file; band keys as one
+    BAND_ENTRY block (bytes) per band-key partition (main output); short documents and issues as
+    one list per file, keyed by audit part; counts."""
 
     def __init__(self, cfg: DedupConfig, root: str) -> None:
         self._cfg, self._root = cfg, root
@@ -101,6 +133,9 @@ class ScanFile(beam.DoFn):
         self._timer = _Timed("scan")
 
     def process(self, f: InputFile) -> Iterator[Any]:
+        signed: list[SignedBatch] = []
+        short: list[tuple[int, int]] = []
+        issues: list[Issue] = []
         with self._timer, FileSystems.create(
             staged_path(self._root, f.index), compression_type=CompressionTypes.UNCOMPRESSED
         ) as raw, self._compressor.stream_writer(raw, closefd=False) as staged:
@@ -108,25 +143,41 @@ class ScanFile(beam.DoFn):
                 if tag == "staged":
                     staged.write(value)
                 elif tag == "signed":
-                    yield value
+                    signed.append(value)
+                elif tag == "short":
+                    short.append(value)
+                elif tag == "issue":
+                    issues.append(value)
                 else:
                     yield beam.pvalue.TaggedOutput(tag, value)
+        if signed:
+            entries = band_entries(
+                *(np.concatenate([getattr(b, field) for b in signed]) for field in SignedBatch._fields),
+                local=self._cfg.scope == "local",
+            )
+            for partition, block in split_by_partition(entries, band_partition(entries)):
+                yield partition, block.tobytes()
+        if short:
+            yield beam.pvalue.TaggedOutput("short", (audit_part(f.index), (f.relpath, short)))
+        if issues:
+            yield beam.pvalue.TaggedOutput("issue", (audit_part(f.index), issues))
 
 
-def band_members(doc: SignedDoc, local: bool) -> Iterator[tuple[tuple[int, ...], tuple[int, int, int]]]:
-    """One (bucket key, (doc key, bytes, set index)) per band: plain ints pickle fastest; local
-    scope adds the source to the bucket key."""
-    member = (doc.doc_key, doc.nbytes, doc.set_index)
-    for band, key in enumerate(doc.band_keys):
-        yield ((doc.set_index, band, key) if local else (band, key)), member
+def partition_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, bytes]]:
+    """One band-key partition's blocks -> its buckets' star edges as EDGE blocks (bytes), one per
+    anchor input file."""
+    _, blocks = item
+    entries = np.concatenate([np.frombuffer(b, dtype=BAND_ENTRY) for b in blocks])
+    edges = star_edges(entries)
+    for file_index, block in split_by_partition(edges, (edges["a"] >> np.uint64(32)).astype(np.int64)):
+        yield file_index, block.tobytes()
 
 
-def edges_of_bucket(item: tuple[tuple[int, ...], Iterable[tuple[int, int, int]]]) -> list[Edge]:
-    """Star edges of one bucket, labelled with the bucket's band index."""
-    bucket, members = item
-    return bucket_edges(
-        bucket[-2], (Member(key, nbytes, SET_NAME_LIST[index]) for key, nbytes, index in members)
-    )
+def unique_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[Edge]:
+    """One anchor file's edge blocks -> one Edge per document pair (its smallest band)."""
+    _, blocks = item
+    edges = unique_pairs(np.concatenate([np.frombuffer(b, dtype=EDGE) for b in blocks]))
+    yield from edge_objects(edges, SET_NAME_LIST)
 
 
 class WriteKept(beam.DoFn):
@@ -260,7 +311,6 @@ def write_verification(sums: tuple[int, int], root: str) -> None:
     totals = {"candidates": candidates, "verified": candidates - rejected, "rejected": rejected}
     _write_text(FileSystems.join(root, VERIFICATION_FILE), json.dumps(totals, sort_keys=True))
 
-
 class MergeCounts(beam.CombineFn):
     """Sums per-source Counts dicts (associative, order-free)."""
 
@@ -284,43 +334,176 @@ def removed_counts(removed: Removed) -> Counts:
     return counts
 
 
+class GatherEdges(beam.CombineFn):
+    """Edges -> one EDGE array (44 bytes per edge), for the one-worker union-find. Accumulators
+    hold arrays plus fewer than FLUSH_EDGES pending tuples, never one Python object per edge."""
+
+    FLUSH_EDGES = 1 << 16
+
+    def create_accumulator(self) -> tuple[list[np.ndarray], list[Edge]]:
+        return [], []
+
+    def add_input(self, acc: tuple[list[np.ndarray], list[Edge]], edge: Edge) -> tuple:
+        blocks, pending = acc
+        pending.append(edge)
+        if len(pending) >= self.FLUSH_EDGES:
+            return self.compact(acc)
+        return acc
+
+    def compact(self, acc: tuple[list[np.ndarray], list[Edge]]) -> tuple:
+        """The accumulator as one EDGE array and no pending edges."""
+        blocks, pending = acc
+        if pending:
+            blocks = [*blocks, edge_records(pending, SET_INDEX)]
+        return ([np.concatenate(blocks)] if len(blocks) > 1 else blocks), []
+
+    def merge_accumulators(self, accs: Iterable[tuple]) -> tuple:
+        blocks, pending = [], []
+        for more_blocks, more_pending in accs:
+            blocks.extend(more_blocks)
+            pending.extend(more_pending)
+        return self.compact((blocks, pending))
+
+    def extract_output(self, acc: tuple) -> np.ndarray:
+        blocks, _ = self.compact(acc)
+        return blocks[0] if blocks else np.empty(0, dtype=EDGE)
+
+
+def add_to_histogram(histogram: dict[int, int], value: int) -> dict[int, int]:
+    histogram[value] = histogram.get(value, 0) + 1
+    return histogram
+
+
+class Histogram(beam.CombineFn):
+    """Ints -> {value: how often}, sorted by value (associative, order-free)."""
+
+    def create_accumulator(self) -> dict[int, int]:
+        return {}
+
+    def add_input(self, acc: dict[int, int], value: int) -> dict[int, int]:
+        return add_to_histogram(acc, value)
+
+    def merge_accumulators(self, accs: Iterable[dict[int, int]]) -> dict[int, int]:
+        merged: dict[int, int] = {}
+        for acc in accs:
+            for value, count in acc.items():
+                merged[value] = merged.get(value, 0) + count
+        return merged
+
+    def extract_output(self, acc: dict[int, int]) -> dict[int, int]:
+        return dict(sorted(acc.items()))
+
+
+def write_clusters(sizes: dict[int, int], root: str) -> None:
+    """clusters.json for the report: cluster size histogram (the kept member counted) and the
+    number of clusters."""
+    clusters = {"cluster_sizes": sizes, "clusters": sum(sizes.values())}
+    _write_text(FileSystems.join(root, CLUSTERS_FILE), json.dumps(clusters, sort_keys=True))
+
+
+def issue_order(issue: Issue) -> tuple[str, int, str, str]:
+    """The order of issues in the quarantine files: (relpath, line, kind, reason)."""
+    return issue.relpath, issue.line, issue.kind, issue.reason
+
+
+def issue_reason(issue: Issue) -> str:
+    """The report's reason class: kind, then the reason before its first ':' with numbers as N."""
+    return f"{issue.kind}: " + re.sub(r"\d+", "N", issue.reason.split(":")[0])
+
+
+class SummarizeIssues(beam.CombineFn):
+    """Per-file issue lists -> counts by kind and by reason class, and the first EXAMPLE_ISSUES
+    issues in quarantine-file order (associative, order-free)."""
+
+    def create_accumulator(self) -> tuple[dict[str, int], dict[str, int], list[tuple]]:
+        return {}, {}, []
+
+    def add_input(self, acc: tuple, issues: list[Issue]) -> tuple:
+        by_kind, by_reason, examples = acc
+        for issue in issues:
+            by_kind[issue.kind] = by_kind.get(issue.kind, 0) + 1
+            by_reason[issue_reason(issue)] = by_reason.get(issue_reason(issue), 0) + 1
+        examples = heapq.nsmallest(EXAMPLE_ISSUES, [*examples, *map(issue_order, issues)])
+        return by_kind, by_reason, examples
+
+    def merge_accumulators(self, accs: Iterable[tuple]) -> tuple:
+        by_kind: dict[str, int] = {}
+        by_reason: dict[str, int] = {}
+        examples: list[tuple] = []
+        for kinds, reasons, more in accs:
+            for key, count in kinds.items():
+                by_kind[key] = by_kind.get(key, 0) + count
+            for key, count in reasons.items():
+                by_reason[key] = by_reason.get(key, 0) + count
+            examples = heapq.nsmallest(EXAMPLE_ISSUES, [*examples, *more])
+        return by_kind, by_reason, examples
+
+    def extract_output(self, acc: tuple) -> dict[str, Any]:
+        by_kind, by_reason, examples = acc
+        return {
+            "by_kind": dict(sorted(by_kind.items())),
+            "by_reason": dict(sorted(by_reason.items())),
+            "examples": [{"id": f"{relpath}:{line}", "kind": kind, "reason": reason}
+                         for relpath, line, kind, reason in examples],
+        }
+
+
 def _write_text(path: str, text: str) -> None:
     with FileSystems.create(path, mime_type="application/json") as fh:
         fh.write(text.encode("utf-8"))
 
 
-def write_quarantine(root: str, issues: list[Issue]) -> None:
-    """All issues, sorted by (relpath, line, kind, reason), one JSON object per line."""
+def commit_part(root: str, relpath: str, data: bytes) -> None:
+    """Write `root/relpath` atomically: to a unique temporary name under _work/, then rename. A
+    retried or duplicated writer replaces the file with the same bytes; a dead one leaves only
+    a temporary file, which the run deletes with _work/."""
+    temporary = FileSystems.join(root, WORK, "parts", f"{relpath.replace('/', '.')}.{uuid.uuid4().hex}")
+    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        fh.write(data)
+    final = FileSystems.join(root, relpath)
+    try:
+        FileSystems.mkdirs(final.rsplit("/", 1)[0])
+    except OSError:  # it exists
+        pass
+    FileSystems.rename([temporary], [final])
+
+
+def write_quarantine_part(item: tuple[int, Iterable[list[Issue]]], root: str) -> None:
+    """quarantine/part-NNNNN.jsonl: the part's issues sorted by (relpath, line, kind, reason),
+    one JSON object per line."""
+    part, per_file = item
     lines = []
-    for issue in sorted(issues, key=lambda i: (i.relpath, i.line, i.kind, i.reason)):
+    for issue in sorted((i for issues in per_file for i in issues), key=issue_order):
         record = {
             "id": f"{issue.relpath}:{issue.line}", "relpath": issue.relpath, "line": issue.line,
             "kind": issue.kind, "reason": issue.reason,
             "raw": issue.raw.decode("utf-8", errors="backslashreplace"),
         }
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-    _write_text(FileSystems.join(root, QUARANTINE_FILE), "".join(lines))
+    commit_part(root, part_relpath(QUARANTINE_DIR, part, "jsonl"), "".join(lines).encode("utf-8"))
 
 
 def _jaccard_column(values: list[float]) -> pa.Array:
     return pa.array([None if v == NOT_VERIFIED else v for v in values], pa.float64())
 
 
-def _write_parquet(root: str, name: str, columns: dict[str, pa.Array]) -> None:
-    with FileSystems.create(FileSystems.join(root, name)) as fh:
-        pq.write_table(pa.table(columns), fh, compression="zstd")
+def _commit_parquet(root: str, relpath: str, columns: dict[str, pa.Array]) -> None:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer, compression="zstd")
+    commit_part(root, relpath, buffer.getvalue())
 
 
-def write_duplicates(removed: list[Removed], root: str, files: list[InputFile]) -> None:
-    """duplicates.parquet: one row per removed document, sorted by document key; and the cluster
-    size histogram for the report."""
+def write_duplicates_part(item: tuple[int, Iterable[Removed]], root: str, files: list[InputFile]) -> None:
+    """duplicates/part-NNNNN.parquet: one row per removed document of the part's input files,
+    sorted by document key."""
+    part, removed = item
     relpaths = {f.index: f.relpath for f in files}
     rows = sorted(removed)
 
     def ids(keys: list[int]) -> pa.Array:
         return pa.array([doc_id(relpaths, k) for k in keys], pa.string())
 
-    _write_parquet(root, DUPLICATES_FILE, {
+    _commit_parquet(root, part_relpath(DUPLICATES_DIR, part, "parquet"), {
         "id": ids([r.doc_key for r in rows]),
         "source": pa.array([r.set_name for r in rows], pa.string()),
         "cluster_id": ids([r.cluster_key for r in rows]),
@@ -330,15 +513,15 @@ def write_duplicates(removed: list[Removed], root: str, files: list[InputFile]) 
         "jaccard": _jaccard_column([r.jaccard for r in rows]),
         "bytes": pa.array([r.nbytes for r in rows], pa.int64()),
     })
-    clusters = {"cluster_sizes": cluster_sizes(rows), "clusters": len({r.cluster_key for r in rows})}
-    _write_text(FileSystems.join(root, CLUSTERS_FILE), json.dumps(clusters, sort_keys=True))
 
 
-def write_edges(edges: list[Edge], root: str, files: list[InputFile]) -> None:
-    """edges.parquet: every edge that joined two documents (after verification), sorted."""
+def write_edges_part(item: tuple[int, Iterable[Edge]], root: str, files: list[InputFile]) -> None:
+    """edges/part-NNNNN.parquet: every edge (after verification) whose anchor is in the part's
+    input files, sorted."""
+    part, edges = item
     relpaths = {f.index: f.relpath for f in files}
     rows = sorted((e.anchor.doc_key, e.other.doc_key, e.band, e.jaccard) for e in edges)
-    _write_parquet(root, EDGES_FILE, {
+    _commit_parquet(root, part_relpath(EDGES_DIR, part, "parquet"), {
         "a_id": pa.array([doc_id(relpaths, r[0]) for r in rows], pa.string()),
         "b_id": pa.array([doc_id(relpaths, r[1]) for r in rows], pa.string()),
         "band": pa.array([r[2] for r in rows], pa.int32()),
@@ -346,14 +529,47 @@ def write_edges(edges: list[Edge], root: str, files: list[InputFile]) -> None:
     })
 
 
-def write_short(short: list[tuple[int, int]], root: str, files: list[InputFile]) -> None:
-    """short.parquet: id and key-text length of every document dropped as short, sorted."""
-    relpaths = {f.index: f.relpath for f in files}
-    rows = sorted(short)
-    _write_parquet(root, SHORT_FILE, {
-        "id": pa.array([doc_id(relpaths, k) for k, _ in rows], pa.string()),
-        "key_chars": pa.array([n for _, n in rows], pa.int64()),
+def write_short_part(item: tuple[int, Iterable[tuple[str, list[tuple[int, int]]]]], root: str) -> None:
+    """short/part-NNNNN.parquet: id and key-text length of every document of the part's input
+    files dropped as short, sorted by document key."""
+    part, per_file = item
+    rows = sorted((key, relpath, chars) for relpath, short in per_file for key, chars in short)
+    _commit_parquet(root, part_relpath(SHORT_DIR, part, "parquet"), {
+        "id": pa.array([f"{relpath}:{split_doc_key(key)[1]}" for key, relpath, _ in rows], pa.string()),
+        "key_chars": pa.array([chars for _, _, chars in rows], pa.int64()),
     })
+
+
+def cluster_edges(edges: beam.PCollection, cfg: DedupConfig) -> beam.PCollection:
+    """Edges -> removed documents. `union-find`: one worker's array union-find over all edges;
+    `distributed`: star rounds keyed by document; `auto`: the first while the edge count is at
+    most cfg.component_edge_budget, else the second. Both give the same records."""
+    one_worker = star_rounds = None
+    if cfg.components == "union-find":
+        one_worker = edges
+    elif cfg.components == "distributed":
+        star_rounds = edges
+    else:
+        count = beam.pvalue.AsSingleton(edges | "Count edges" >> beam.combiners.Count.Globally())
+        budget = cfg.component_edge_budget
+        one_worker = edges | "Edges for one worker" >> beam.Filter(lambda _, n: n <= budget, count)
+        star_rounds = edges | "Edges for star rounds" >> beam.Filter(lambda _, n: n > budget, count)
+    removed = []
+    if one_worker is not None:
+        removed.append(
+            one_worker
+            | "Gather edge records" >> beam.CombineGlobally(GatherEdges())
+            | "Clusters and keepers" >> beam.FlatMap(
+                removed_of_edges, cfg.keep, cfg.source_priority, SET_NAME_LIST
+            )
+        )
+    if star_rounds is not None:
+        policy = keep_policy(cfg.keep, cfg.source_priority)
+        removed.append(
+            star_rounds
+            | "Star-round clusters and keepers" >> DistributedClusters(policy, cfg.component_rounds)
+        )
+    return removed[0] if len(removed) == 1 else removed | "Removed of both paths" >> beam.Flatten()
 
 
 def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
@@ -365,17 +581,14 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
         | "Spread files" >> beam.Reshuffle()
     )
     scanned = files | "Read, normalize, sign" >> beam.ParDo(ScanFile(cfg, root)).with_outputs(
-        "issue", "counts", "short", main="signed"
+        "issue", "counts", "short", main="bands"
     )
-    policy = keep_policy(cfg.keep, cfg.source_priority)
     edges = (
-        scanned.signed
-        | "Band keys" >> beam.FlatMap(band_members, local=cfg.scope == "local")
-        | "Group by band key" >> beam.GroupByKey()
-        | "Candidate edges" >> beam.FlatMap(edges_of_bucket)
-        | "Key by pair" >> beam.Map(lambda e: ((e.anchor.doc_key, e.other.doc_key), e))
-        | "One edge per pair" >> beam.CombinePerKey(unique_pair)
-        | "Drop pair keys" >> beam.Values()
+        scanned.bands
+        | "Group by band partition" >> beam.GroupByKey()
+        | "Candidate edges" >> beam.FlatMap(partition_edges)
+        | "Group by anchor file" >> beam.GroupByKey()
+        | "One edge per pair" >> beam.FlatMap(unique_edges)
     )
     if cfg.verify:
         edges, verification = verify_edges(edges, files, cfg, root)
@@ -384,11 +597,7 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
             | "Sum verification counts" >> beam.CombineGlobally(sum_pairs)
             | "Write verification" >> beam.Map(write_verification, root)
         )
-    gathered_edges = edges | "Gather edges" >> beam.combiners.ToList()
-    if cfg.components == "distributed":
-        removed = edges | "Clusters and keepers" >> DistributedClusters(policy, cfg.component_rounds)
-    else:
-        removed = gathered_edges | "Clusters and keepers" >> beam.FlatMap(resolve_clusters, policy)
+    removed = cluster_edges(edges, cfg)
     written = (
         {
             "file": files | "Key files" >> beam.Map(lambda f: (f.index, f)),
@@ -406,19 +615,41 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
         )
     )
     _ = (
+        removed
+        | "Key by cluster" >> beam.Map(lambda r: (r.cluster_key, 1))
+        | "Removed per cluster" >> beam.CombinePerKey(sum)
+        | "Cluster sizes" >> beam.Map(lambda item: item[1] + 1)
+        | "Cluster size histogram" >> beam.CombineGlobally(Histogram())
+        | "Write clusters" >> beam.Map(write_clusters, root)
+    )
+    _ = (
         scanned.issue
-        | "Gather issues" >> beam.combiners.ToList()
-        | "Write quarantine" >> beam.Map(lambda issues: write_quarantine(root, issues))
+        | "Issue lists" >> beam.Values()
+        | "Summarize issues" >> beam.CombineGlobally(SummarizeIssues())
+        | "Write issue summary" >> beam.Map(
+            lambda s: _write_text(FileSystems.join(root, ISSUES_FILE), json.dumps(s, sort_keys=True))
+        )
+    )
+    _ = (
+        scanned.issue
+        | "Group issues by part" >> beam.GroupByKey()
+        | "Write quarantine" >> beam.Map(write_quarantine_part, root)
     )
     all_files = beam.pvalue.AsList(files)
     _ = (
         removed
-        | "Gather removed" >> beam.combiners.ToList()
-        | "Write duplicates" >> beam.Map(write_duplicates, root, all_files)
+        | "Key removed by part" >> beam.Map(lambda r: (audit_part(split_doc_key(r.doc_key)[0]), r))
+        | "Group removed by part" >> beam.GroupByKey()
+        | "Write duplicates" >> beam.Map(write_duplicates_part, root, all_files)
     )
-    _ = gathered_edges | "Write edges" >> beam.Map(write_edges, root, all_files)
+    _ = (
+        edges
+        | "Key edges by part" >> beam.Map(lambda e: (audit_part(split_doc_key(e.anchor.doc_key)[0]), e))
+        | "Group edges by part" >> beam.GroupByKey()
+        | "Write edges" >> beam.Map(write_edges_part, root, all_files)
+    )
     _ = (
         scanned.short
-        | "Gather short" >> beam.combiners.ToList()
-        | "Write short" >> beam.Map(write_short, root, all_files)
+        | "Group short by part" >> beam.GroupByKey()
+        | "Write short" >> beam.Map(write_short_part, root)
     )

@@ -28,16 +28,16 @@ from slimpajama.dedup.distributed_clusters import ComponentsNotConverged
 from slimpajama.dedup.pipeline import (
     CLUSTERS_FILE,
     COUNTS_FILE,
-    QUARANTINE_FILE,
+    ISSUES_FILE,
     VERIFICATION_FILE,
     WORK,
     build_dedup_pipeline,
 )
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.inputs import InputError, discover_inputs, unrecognized_files
+from slimpajama.report import write_report_html
 
 VERSIONED_PACKAGES = ("apache-beam", "numpy", "datasketch", "ftfy", "xxhash", "zstandard", "pyarrow")
-EXAMPLE_ISSUES = 50
 
 
 def is_local(path: str) -> bool:
@@ -75,27 +75,6 @@ def partial_path(output: str) -> str:
 def _read_json(path: str) -> Any:
     with FileSystems.open(path) as fh:
         return json.loads(fh.read().decode("utf-8"))
-
-
-def issue_summary(root: str) -> dict[str, Any]:
-    """Counts of the quarantine file by kind and by reason (text before the first ':', numbers
-    as N), plus the first EXAMPLE_ISSUES issues."""
-    by_kind: dict[str, int] = {}
-    by_reason: dict[str, int] = {}
-    examples = []
-    with FileSystems.open(FileSystems.join(root, QUARANTINE_FILE)) as fh:
-        for line in fh:
-            issue = json.loads(line)
-            by_kind[issue["kind"]] = by_kind.get(issue["kind"], 0) + 1
-            reason = f"{issue['kind']}: " + re.sub(r"\d+", "N", issue["reason"].split(":")[0])
-            by_reason[reason] = by_reason.get(reason, 0) + 1
-            if len(examples) < EXAMPLE_ISSUES:
-                examples.append({k: issue[k] for k in ("id", "kind", "reason")})
-    return {
-        "by_kind": dict(sorted(by_kind.items())),
-        "by_reason": dict(sorted(by_reason.items())),
-        "examples": examples,
-    }
 
 
 def versions() -> dict[str, str]:
@@ -143,7 +122,7 @@ def build_report(cfg: DedupConfig, root: str, run: dict[str, Any]) -> dict[str, 
         "verification": (
             _read_json(FileSystems.join(root, VERIFICATION_FILE)) if cfg.verify else None
         ),
-        "issues": issue_summary(root),
+        "issues": _read_json(FileSystems.join(root, ISSUES_FILE)),
         "unrecognized_files": unrecognized_files(cfg.input) if is_local(cfg.input) else [],
         "run": run,
     }
@@ -207,4 +186,5 @@ def run_dedup(cfg: DedupConfig, beam_args: list[str]) -> dict[str, Any] | None:
     with FileSystems.create(FileSystems.join(partial, "report.json")) as fh:
         fh.write((json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     _replace_output(partial, cfg.output)
+    write_report_html(cfg.output)
     return report

@@ -4,7 +4,7 @@
 - ("issue", Issue): a quarantined record, a warning or a file-level event (from slimpajama.io.inputs);
 - ("staged", bytes): `b"<line>\\t" + release line` for every long document (the text is written once,
   next to the worker, and never goes through a shuffle);
-- ("signed", SignedDoc): the document's key, source, size and LSH band keys;
+- ("signed", SignedBatch): keys, sources, sizes and LSH band keys of a batch of documents, as arrays;
 - ("short", (doc_key, key chars)): a document dropped by the short filter;
 - ("counts", Counts): per-source input/short/quarantined counts for the whole file, last.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import NamedTuple
+
+import numpy as np
 
 from slimpajama.core.accounting import Counts, tally
 from slimpajama.core.keytext import key_text
@@ -29,13 +31,13 @@ SET_NAME_LIST: tuple[str, ...] = tuple(sorted(SET_NAMES.values()))
 SET_INDEX: dict[str, int] = {name: i for i, name in enumerate(SET_NAME_LIST)}
 
 
-class SignedDoc(NamedTuple):
-    """A long document as the LSH stages see it: no text, only ints."""
+class SignedBatch(NamedTuple):
+    """A batch of long documents as the LSH stages see them: no text, only int arrays."""
 
-    doc_key: int  # (file_index << 32) | line
-    set_index: int  # index into SET_NAME_LIST
-    nbytes: int  # UTF-8 bytes of the normalized text
-    band_keys: tuple[int, ...]  # one uint64 per band
+    doc_keys: np.ndarray  # (n,) uint64: (file_index << 32) | line
+    set_index: np.ndarray  # (n,) uint8: index into SET_NAME_LIST
+    nbytes: np.ndarray  # (n,) int64: UTF-8 bytes of the normalized text
+    band_keys: np.ndarray  # (n, bands) uint64
 
 
 def doc_key(file_index: int, line: int) -> int:
@@ -69,10 +71,15 @@ def scan_file(f: InputFile, cfg: DedupConfig) -> Iterator[tuple[str, object]]:
     batch: list[tuple[int, int, int, str, bytes]] = []  # line, set index, nbytes, key text, release
 
     def flush() -> Iterator[tuple[str, object]]:
-        keys = band_keys(signatures([b[3] for b in batch], params), bands, rows).tolist()
-        for (line, set_index, nbytes, _, release_line), doc_bands in zip(batch, keys, strict=True):
+        keys = band_keys(signatures([b[3] for b in batch], params), bands, rows)
+        for line, set_index, nbytes, _, release_line in batch:
             yield "staged", staged_line(line, set_index, nbytes, release_line)
-            yield "signed", SignedDoc(doc_key(f.index, line), set_index, nbytes, tuple(doc_bands))
+        yield "signed", SignedBatch(
+            np.array([doc_key(f.index, b[0]) for b in batch], dtype=np.uint64),
+            np.array([b[1] for b in batch], dtype=np.uint8),
+            np.array([b[2] for b in batch], dtype=np.int64),
+            keys,
+        )
         batch.clear()
 
     for event in read_input_file(f, max_line_bytes=cfg.max_line_bytes):
