@@ -12,11 +12,17 @@ from slimpajama.bench.quality import (
     BINS,
     COPY_KIND,
     EDIT_KINDS,
+    FAMILY_KINDS,
+    FAMILY_SIZES,
+    HUB_TARGET,
     TextStream,
     audit_verified,
     bin_bounds,
+    bin_of,
     cluster_of,
+    dense_families,
     edit_plan,
+    family_pairs,
     in_bin,
     make_pair,
     planted_pairs,
@@ -189,3 +195,45 @@ def test_audit_of_verified_rows() -> None:
         "matched_through_planted_partner": 2,
         "jaccard_disagreements": 1,
     }
+
+
+def test_dense_families_share_a_header_and_sit_near_their_hub() -> None:
+    families = dense_families(2, seed=0)
+    assert [f.kind for f in families] == list(FAMILY_KINDS)
+    assert dense_families(2, seed=0) == families
+    for family in families:
+        low, high = FAMILY_SIZES
+        assert low <= len(family.texts) <= high and len(set(family.texts)) == len(family.texts)
+        hub, *members = [key(t) for t in family.texts]
+        common_head = hub[:1500]
+        assert all(m.startswith(common_head) for m in members)
+        if family.kind == "chrome":
+            assert all(m.endswith(hub[-500:]) for m in members)
+        to_hub = [exact_jaccard(hub, m) for m in members]
+        assert all(HUB_TARGET[0] <= j < HUB_TARGET[1] for j in to_hub[::2])  # every other member
+        assert all(0.5 <= j < 1.0 for j in to_hub)
+    ids = [f"c4/f.jsonl:{i}" for i in range(len(families[1].texts))]
+    pairs = family_pairs(families[1], ids, 7)
+    n = len(ids)
+    assert len(pairs) == n * (n - 1) // 2 and sum(p["hub"] for p in pairs) == n - 1
+    assert all(p["family"] == 7 and p["kind"] == "chrome" for p in pairs)
+    first = pairs[0]
+    assert (first["a_id"], first["b_id"]) == (ids[0], ids[1])
+    assert first["jaccard"] == exact_jaccard(key(families[1].texts[0]), key(families[1].texts[1]))
+    assert first["bin"] == bin_of(first["jaccard"])
+    assert (bin_of(0.49), bin_of(0.5), bin_of(0.8499), bin_of(0.85), bin_of(1.0)) == (None, 0.5, 0.8, 0.85, 1.0)
+
+
+def test_score_of_a_family_uses_the_best_partner_and_only_its_documents() -> None:
+    family = [  # hub h, members m1 (0.82 to h), m2 (0.78 to h, 0.6 to m1), m3 (0.4 to everything)
+        {"bin": 0.8, "jaccard": 0.82, "a_id": "h", "b_id": "m1"},
+        {"bin": 0.75, "jaccard": 0.78, "a_id": "h", "b_id": "m2"},
+        {"bin": 0.6, "jaccard": 0.6, "a_id": "m1", "b_id": "m2"},
+        {"bin": None, "jaccard": 0.4, "a_id": "h", "b_id": "m3"},
+    ]
+    duplicates = [row("m1", "h", "h"), row("m2", "h", "h"), row("m3", "h", "h"),
+                  row("other", "x", "x")]  # not a family document: not scored here
+    result = score(family, [], duplicates, threshold=0.8, predict=lambda j: j)
+    assert (result["removed"], result["false_removals"]) == (3, 2)  # m2 (best 0.78) and m3
+    assert list(result["bins"]) == ["0.60", "0.75", "0.80"]
+    assert all(b["p_same_cluster"] == 1.0 for b in result["bins"].values())

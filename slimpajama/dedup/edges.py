@@ -131,6 +131,25 @@ def star_edges(entries: np.ndarray) -> np.ndarray:
     return edges
 
 
+def bucket_members(
+    entries: np.ndarray, local: bool
+) -> Iterator[tuple[tuple[int, ...], list[tuple[int, int, int]]]]:
+    """Every bucket of two or more documents in `entries` (which must hold whole buckets) as
+    (bucket, members): bucket = (band, key), or (scope, band, key) with --scope local; members
+    as plain (doc key, text bytes, set index) ints sorted by doc key. Only candidate buckets leave
+    the partition, so this is O(duplicates), not O(corpus)."""
+    entries = entries[np.lexsort((entries["doc_key"], entries["key"], entries["scope"], entries["band"]))]
+    starts = np.flatnonzero(_starts(entries, ("band", "scope", "key")))
+    ends = np.append(starts[1:], len(entries))
+    rows = entries[["band", "scope", "key", "doc_key", "nbytes", "set_index"]].tolist()
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        if end - start < 2:
+            continue
+        band, scope, key = rows[start][:3]
+        bucket = (scope, band, key) if local else (band, key)
+        yield bucket, [(doc, nbytes, set_index) for *_, doc, nbytes, set_index in rows[start:end]]
+
+
 def unique_pairs(edges: np.ndarray) -> np.ndarray:
     """One edge per (a, b) pair, the one of the smallest band, sorted by (a, b)."""
     edges = edges[np.lexsort((edges["band"], edges["b"], edges["a"]))]

@@ -35,7 +35,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from slimpajama.core.accounting import Counts, merge_counts, tally
-from slimpajama.core.keep import keep_policy
+from slimpajama.core.keep import Member, keep_policy
 from slimpajama.core.keytext import key_text
 from slimpajama.dedup.config import DedupConfig
 from slimpajama.dedup.distributed_clusters import DistributedClusters
@@ -47,22 +47,25 @@ from slimpajama.dedup.edges import (
     Removed,
     band_entries,
     band_partition,
+    bucket_members,
     edge_objects,
     edge_records,
     removed_of_edges,
     split_by_partition,
     star_edges,
+    unique_pair,
     unique_pairs,
 )
 from slimpajama.dedup.scan import (
     SET_INDEX,
     SET_NAME_LIST,
     SignedBatch,
+    doc_key,
     parse_staged_line,
     scan_file,
     split_doc_key,
 )
-from slimpajama.dedup.verify import verify_star
+from slimpajama.dedup.verify import VerifyCounts, sum_counts, verify_buckets
 from slimpajama.io.inputs import InputFile, Issue, discover_inputs
 from slimpajama.io.release import read_zstd_lines, release_relpath, write_release_file
 
@@ -173,6 +176,14 @@ def partition_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, by
         yield file_index, block.tobytes()
 
 
+def partition_buckets(
+    item: tuple[int, Iterable[bytes]], local: bool
+) -> Iterator[tuple[tuple[int, ...], list[tuple[int, int, int]]]]:
+    """One band-key partition's blocks -> its buckets of two or more members, for verification."""
+    _, blocks = item
+    yield from bucket_members(np.concatenate([np.frombuffer(b, dtype=BAND_ENTRY) for b in blocks]), local)
+
+
 def unique_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[Edge]:
     """One anchor file's edge blocks -> one Edge per document pair (its smallest band)."""
     _, blocks = item
@@ -210,21 +221,53 @@ class WriteKept(beam.DoFn):
         yield counts
 
 
-def text_requests(edge: Edge) -> list[tuple[int, tuple[int, int, Edge | None]]]:
-    """(file index, (line, anchor key, edge or None)): the anchor's own text and the partner's
-    text are both wanted at the anchor; None marks the anchor's own request."""
-    anchor_file, anchor_line = split_doc_key(edge.anchor.doc_key)
-    other_file, other_line = split_doc_key(edge.other.doc_key)
-    return [
-        (anchor_file, (anchor_line, edge.anchor.doc_key, None)),
-        (other_file, (other_line, edge.anchor.doc_key, edge)),
-    ]
+def anchored_bucket(
+    item: tuple[tuple[int, ...], Iterable[tuple[int, int, int]]],
+) -> list[tuple[int, tuple[int, tuple[tuple[int, int, int], ...]]]]:
+    """(anchor key, (band, members sorted by key)) of a bucket of two or more documents, members
+    as plain (doc key, bytes, set index) ints; the anchor is its smallest member."""
+    bucket, members = item
+    ordered = tuple(sorted(set(members)))
+    return [(ordered[0][0], (bucket[-2], ordered))] if len(ordered) > 1 else []
+
+
+class DistinctBuckets(beam.CombineFn):
+    """The buckets of one anchor: each distinct member tuple once, with its smallest band (the
+    same documents often share a bucket in many bands). Output sorted by (band, members)."""
+
+    def create_accumulator(self) -> dict[tuple, int]:
+        return {}
+
+    def add_input(self, acc: dict[tuple, int], bucket: tuple[int, tuple]) -> dict[tuple, int]:
+        band, members = bucket
+        acc[members] = min(band, acc.get(members, band))
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[dict[tuple, int]]) -> dict[tuple, int]:
+        merged: dict[tuple, int] = {}
+        for acc in accs:
+            for members, band in acc.items():
+                merged[members] = min(band, merged.get(members, band))
+        return merged
+
+    def extract_output(self, acc: dict[tuple, int]) -> list[tuple[int, tuple]]:
+        return sorted((band, members) for members, band in acc.items())
+
+
+def text_requests(
+    item: tuple[int, list[tuple[int, tuple[tuple[int, int, int], ...]]]],
+) -> Iterator[tuple[int, tuple[int, int]]]:
+    """(file index, (line, anchor key)) once for every document in the buckets of an anchor (the
+    anchor too)."""
+    anchor, buckets = item
+    for key in sorted({key for _, members in buckets for key, _, _ in members}):
+        file_index, line = split_doc_key(key)
+        yield file_index, (line, anchor)
 
 
 class ReadKeyTexts(beam.DoFn):
-    """Re-reads one staged file once and sends each requested document's key text to the anchor
-    that asked for it: (anchor key, None, text) for the anchor itself (once), (anchor key, edge,
-    text) for a partner."""
+    """Re-reads one staged file once and sends each requested document's key text once to every
+    anchor that asked for it: (anchor key, (doc key, key text))."""
 
     def __init__(self, root: str) -> None:
         self._root = root
@@ -232,11 +275,11 @@ class ReadKeyTexts(beam.DoFn):
     def setup(self) -> None:
         self._timer = _Timed("verify_read")
 
-    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, tuple]]:
+    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[tuple[int, tuple[int, str]]]:
         file_index, joined = item
-        wanted: dict[int, set[tuple[int, Edge | None]]] = {}
-        for line, anchor, edge in joined["requests"]:
-            wanted.setdefault(line, set()).add((anchor, edge))
+        wanted: dict[int, set[int]] = {}
+        for line, anchor in joined["requests"]:
+            wanted.setdefault(line, set()).add(anchor)
         if not wanted:
             return
         with self._timer:
@@ -244,13 +287,14 @@ class ReadKeyTexts(beam.DoFn):
                 line, _, _, release_line = parse_staged_line(staged)
                 if line in wanted:
                     text = key_text(json.loads(release_line)["text"])
-                    for anchor, edge in wanted[line]:  # order is irrelevant: grouped by anchor next
-                        yield anchor, (edge, text)
+                    key = doc_key(file_index, line)
+                    for anchor in wanted[line]:  # order is irrelevant: grouped by anchor next
+                        yield anchor, (key, text)
 
 
-class VerifyStar(beam.DoFn):
-    """Exact Jaccard of one anchor against each partner; verified edges out, and one
-    (candidates, rejected) count pair per anchor to the 'verification' output."""
+class VerifyBuckets(beam.DoFn):
+    """`verify_buckets` over the buckets of one anchor; verified edges out, and the anchor's
+    VerifyCounts to the 'verification' output."""
 
     def __init__(self, cfg: DedupConfig) -> None:
         self._cfg = cfg
@@ -258,57 +302,55 @@ class VerifyStar(beam.DoFn):
     def setup(self) -> None:
         self._timer = _Timed("verify")
 
-    def process(self, item: tuple[int, Iterable[tuple]]) -> Iterator[Any]:
-        _, texts = item
-        anchor_text = None
-        partners = []
-        for edge, text in texts:
-            if edge is None:
-                anchor_text = text
-            else:
-                partners.append((edge, text))
+    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[Any]:
+        _, joined = item
+        (distinct,) = joined["buckets"]
+        buckets = [
+            (band, [Member(key, nbytes, SET_NAME_LIST[index]) for key, nbytes, index in members])
+            for band, members in distinct
+        ]
         with self._timer:
-            verified, rejected = verify_star(
-                anchor_text, partners, self._cfg.threshold, self._cfg.ngram, self._cfg.shingle
+            edges, counts = verify_buckets(
+                buckets, dict(joined["texts"]), self._cfg.threshold, self._cfg.ngram,
+                self._cfg.shingle,
             )
-        yield from verified
-        yield beam.pvalue.TaggedOutput("verification", (len(partners), rejected))
+        yield from edges
+        yield beam.pvalue.TaggedOutput("verification", tuple(counts))
 
 
 def verify_edges(
-    edges: beam.PCollection, files: beam.PCollection, cfg: DedupConfig, root: str
+    buckets: beam.PCollection, files: beam.PCollection, cfg: DedupConfig, root: str
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """Candidate edges -> edges whose exact Jaccard ≥ threshold, and per-anchor counts. Each
-    staged file is read once; key texts travel once, straight to the anchor of their star, and only
-    for documents that are in some candidate edge."""
-    verified = (
+    """Grouped buckets -> verified edges (see `slimpajama.dedup.verify`) and per-anchor counts.
+    Buckets meet at their anchor (their smallest member); each staged file is read once; key texts
+    travel once to each anchor that has the document in some bucket, and only for documents in
+    some bucket of two or more."""
+    anchored = (
+        buckets
+        | "Buckets by anchor" >> beam.FlatMap(anchored_bucket)
+        | "Distinct buckets per anchor" >> beam.CombinePerKey(DistinctBuckets())
+    )
+    texts = (
         {
             "file": files | "Key files for texts" >> beam.Map(lambda f: (f.index, f)),
-            "requests": edges | "Text requests" >> beam.FlatMap(text_requests),
+            "requests": anchored | "Text requests" >> beam.FlatMap(text_requests),
         }
         | "Join text requests" >> beam.CoGroupByKey()
         | "Read candidate texts" >> beam.ParDo(ReadKeyTexts(root))
-        | "Texts by anchor" >> beam.GroupByKey()
-        | "Verify exact Jaccard" >> beam.ParDo(VerifyStar(cfg)).with_outputs(
+    )
+    verified = (
+        {"buckets": anchored, "texts": texts}
+        | "Buckets and texts by anchor" >> beam.CoGroupByKey()
+        | "Verify exact Jaccard" >> beam.ParDo(VerifyBuckets(cfg)).with_outputs(
             "verification", main="edges"
         )
     )
     return verified.edges, verified.verification
 
 
-def sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
-    """Element-wise sum of (candidates, rejected) pairs (a combiner: associative, order-free)."""
-    candidates = rejected = 0
-    for c, r in pairs:
-        candidates += c
-        rejected += r
-    return candidates, rejected
-
-
-def write_verification(sums: tuple[int, int], root: str) -> None:
-    """Totals of candidate edges, verified and rejected ones."""
-    candidates, rejected = sums
-    totals = {"candidates": candidates, "verified": candidates - rejected, "rejected": rejected}
+def write_verification(counts: VerifyCounts, root: str) -> None:
+    """Verification totals (VerifyCounts, plus rejected = candidates − verified)."""
+    totals = {**counts._asdict(), "rejected": counts.candidates - counts.verified}
     _write_text(FileSystems.join(root, VERIFICATION_FILE), json.dumps(totals, sort_keys=True))
 
 class MergeCounts(beam.CombineFn):
@@ -583,19 +625,27 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
     scanned = files | "Read, normalize, sign" >> beam.ParDo(ScanFile(cfg, root)).with_outputs(
         "issue", "counts", "short", main="bands"
     )
-    edges = (
-        scanned.bands
-        | "Group by band partition" >> beam.GroupByKey()
-        | "Candidate edges" >> beam.FlatMap(partition_edges)
-        | "Group by anchor file" >> beam.GroupByKey()
-        | "One edge per pair" >> beam.FlatMap(unique_edges)
-    )
+    partitions = scanned.bands | "Group by band partition" >> beam.GroupByKey()
     if cfg.verify:
-        edges, verification = verify_edges(edges, files, cfg, root)
+        buckets = partitions | "Candidate buckets" >> beam.FlatMap(partition_buckets, local=cfg.scope == "local")
+        candidates, verification = verify_edges(buckets, files, cfg, root)
         _ = (
             verification
-            | "Sum verification counts" >> beam.CombineGlobally(sum_pairs)
+            | "Sum verification counts" >> beam.CombineGlobally(sum_counts)
             | "Write verification" >> beam.Map(write_verification, root)
+        )
+        edges = (
+            candidates
+            | "Key by pair" >> beam.Map(lambda e: ((e.anchor.doc_key, e.other.doc_key), e))
+            | "One edge per pair" >> beam.CombinePerKey(unique_pair)
+            | "Drop pair keys" >> beam.Values()
+        )
+    else:
+        edges = (
+            partitions
+            | "Candidate edges" >> beam.FlatMap(partition_edges)
+            | "Group by anchor file" >> beam.GroupByKey()
+            | "One edge per pair" >> beam.FlatMap(unique_edges)
         )
     removed = cluster_edges(edges, cfg)
     written = (
