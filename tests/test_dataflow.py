@@ -39,3 +39,51 @@ def test_dataflow_dry_run_translates_every_stage_and_stages_the_package():
         for dep in env.dependencies
     }
     assert any(b"workflow.tar.gz" in payload for payload in staged)  # the setup.py package
+
+
+def dataflow_dry_run_options():
+    return pipeline_options([
+        "--runner", "DataflowRunner", "--dry_run=True", "--project", "slimpajama-test",
+        "--region", "us-central1", "--temp_location", "gs://slimpajama-test-bucket/tmp",
+        "--setup_file", "./setup.py",
+    ])
+
+
+def transform_names(job) -> set[str]:
+    return {t.unique_name for t in job.proto_pipeline.components.transforms.values()}
+
+
+MIX_STAGES = ["Root", "Files", "Spread", "Scan", "Histograms", "Plan", "SelectHoldout", "Index",
+              "Bins", "Spill", "ByBin", "Write", "SumStats", "Summary"]
+
+
+@pytest.mark.beam
+def test_mix_dataflow_dry_run_translates_every_stage():
+    from slimpajama.core.mixture import load_mixture
+    from slimpajama.mix.config import MixConfig
+    from slimpajama.mix.run import launch_mix, run_mix
+
+    config = MixConfig(load_mixture("slimpajama-627b"), counter="bytes")
+    job = launch_mix("gs://slimpajama-test-bucket/sp", "gs://slimpajama-test-bucket/mix.tmp", config,
+                     dataflow_dry_run_options()).job
+    assert [s for s in MIX_STAGES if s not in transform_names(job)] == []
+    assert run_mix("gs://slimpajama-test-bucket/sp", "gs://slimpajama-test-bucket/mix", config,
+                   beam_args=["--runner=DataflowRunner", "--dry_run=True", "--project=slimpajama-test",
+                              "--region=us-central1",
+                              "--temp_location=gs://slimpajama-test-bucket/tmp"]) is None
+
+
+TOKENIZE_STAGES = ["Root", "InputFiles", "SpreadFiles", "Tokenize", "AllParts", "Offsets", "Plan",
+                   "ByShard", "WriteShard", "AllShards", "WriteManifest"]
+
+
+@pytest.mark.beam
+def test_tokenize_dataflow_dry_run_translates_every_stage():
+    from slimpajama.tokenize.config import TokenizeOptions
+    from slimpajama.tokenize.pipeline import build_tokenize_pipeline
+
+    pipeline = build_tokenize_pipeline("gs://slimpajama-test-bucket/mix",
+                                       "gs://slimpajama-test-bucket/tok.tmp", TokenizeOptions(),
+                                       dataflow_dry_run_options())
+    job = pipeline.run().job
+    assert [s for s in TOKENIZE_STAGES if s not in transform_names(job)] == []

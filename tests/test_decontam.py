@@ -9,7 +9,13 @@ import pytest
 
 from slimpajama.core.jaccard import exact_jaccard
 from slimpajama.core.keytext import key_text
-from slimpajama.mix.decontam import NearParams, build_holdout_index, contamination, exact_digest
+from slimpajama.mix.decontam import (
+    NearParams,
+    build_holdout_index,
+    contamination,
+    contaminations,
+    exact_digest,
+)
 
 
 def random_text(rng: random.Random, words: int) -> str:
@@ -48,6 +54,16 @@ def test_exact_and_near_copies_are_caught(holdout):
     assert 0.8 <= jaccard_of(near, original) < 1.0
     assert contamination(index, near) == "near"
     assert contamination(index, random_text(random.Random(3), 120)) is None
+
+
+def test_a_batch_gives_what_each_text_gives_alone(holdout):
+    index = build_holdout_index(holdout, NearParams())
+    rng = random.Random(5)
+    texts = [holdout[3][1], edited(holdout[9][1], 40), "", "short", edited(holdout[9][1], 3),
+             *(random_text(rng, rng.randint(1, 300)) for _ in range(30)), holdout[3][1].upper()]
+    kinds = contaminations(index, texts)
+    assert kinds == [contamination(index, text) for text in texts]
+    assert kinds[:2] == ["exact", "near"] and kinds[-1] == "near" and kinds.count(None) == 33
 
 
 def test_candidates_below_the_threshold_are_kept(holdout):

@@ -26,14 +26,17 @@ from slimpajama.io.release import (
     write_release_file,
 )
 from slimpajama.mix.cli import mix_command
+from slimpajama.mix.config import MixConfig
 from slimpajama.mix.pipeline import (
-    MixConfig,
+    ShuffleBins,
+    SpillBuffer,
     bin_count,
     file_parts,
     mean_fill,
-    release_names,
-    run_mix,
+    read_docs,
+    read_spill_range,
 )
+from slimpajama.mix.run import release_names, run_mix
 
 SEED = 3
 HOLDOUT = 0.05
@@ -190,6 +193,37 @@ def test_cli_rerun_overwrite_and_two_workers_are_byte_identical(mixed, tmp_path)
     assert tree(cli_out) == tree(out)
 
 
+def test_output_does_not_depend_on_shuffle_bins_or_spill_size(mixed, tmp_path):
+    sp, out, report = mixed
+    config = MixConfig(load_mixture("slimpajama-627b"), seed=SEED, holdout=HOLDOUT, counter="bytes",
+                       docs_per_file=100, files_per_chunk=4, shuffle_bin_bytes=20_000,
+                       spill_bytes=5_000)
+    small = tmp_path / "small"
+    assert run_mix(str(sp), str(small), config) == report
+    assert tree(small) == tree(out)
+    assert not Path(f"{small}.tmp").exists()
+
+
+def test_spill_files_round_trip_per_bin(tmp_path):
+    bins = ShuffleBins(logical=5, physical=2)
+    assert [bins.of(key) for key in (0, 4, 7, 13)] == [(0, 0), (4, 0), (2, 0), (3, 1)]
+    spill = SpillBuffer(str(tmp_path), file_index=7, limit=25)  # 12-byte header per record
+    records = [("train", 1, 11, b"a\n"), ("test", 0, 5, b"bb\n"), ("train", 1, 3, b"c" * 30 + b"\n")]
+    ranges = []
+    for split, physical, key, line in records:
+        spill.add(split, physical, key, line)
+        if spill.full:
+            ranges += list(spill.flush())
+    ranges += list(spill.flush())
+    assert [(shuffle_bin, Path(r.path).name) for shuffle_bin, r in ranges] == [
+        (("test", 0), "spill-000007-00000"), (("train", 1), "spill-000007-00000"),
+        (("train", 1), "spill-000007-00001")]
+    assert [list(read_spill_range(r)) for _, r in ranges] == [
+        [(5, b"bb\n")], [(11, b"a\n")], [(3, b"c" * 30 + b"\n")]]
+    assert sorted(p.name for p in (tmp_path / "_shuffle").iterdir()) == [
+        "spill-000007-00000", "spill-000007-00001"]  # no temporary names left
+
+
 def test_cli_usage_errors(tmp_path):
     runner = CliRunner()
     both = runner.invoke(mix_command, ["--input", str(tmp_path), "--output", str(tmp_path / "o"),
@@ -205,6 +239,26 @@ def test_cli_usage_errors(tmp_path):
     unknown = runner.invoke(mix_command, ["--input", str(tmp_path), "--output", str(tmp_path / "o"),
                                           "--mixture", "nope"])
     assert unknown.exit_code == 2 and "unknown mixture 'nope'" in unknown.output
+
+
+def test_documents_re_encode_to_their_input_bytes(tmp_path):
+    lines = [encode_record("a", CC, {"big": 2**70, "nan": float("nan"), "f": 0.1}),
+             encode_record("b", CC, {"neg": -0.0, "u64": 2**64 - 1})]
+    write_release_file(str(tmp_path / release_relpath("train", 1, 0)), lines)
+    docs = list(read_docs(str(tmp_path), release_relpath("train", 1, 0)))
+    assert [encode_record(d.text, d.set_name, d.meta) for d in docs] == lines
+
+
+def test_gpt2_counter_counts_like_encode_ordinary():
+    from slimpajama.io.tokenizer import gpt2_encoding
+    from slimpajama.mix.counters import token_counter
+
+    count, encode = token_counter("gpt2"), gpt2_encoding().encode_ordinary
+    rng = random.Random(1)
+    texts = ["", "Hello world", "a <|endoftext|> b", "<|endoftext|>", "lone \ud800 surrogate",
+             "café 東京 🙂\n\n  x", *(random_text(rng, rng.randint(1, 200)) for _ in range(20))]
+    assert [count(text) for text in texts] == [len(encode(text)) for text in texts]
+    assert count("Hello world") == 2 and count("a <|endoftext|> b") == 9
 
 
 def test_bins_and_file_parts():

@@ -20,16 +20,17 @@ from slimpajama.io.release import (
 from slimpajama.io.shards import read_megatron_shard
 from slimpajama.io.tokenizer import gpt2_encoding
 from slimpajama.tokenize.cli import tokenize_command
+from slimpajama.tokenize.config import TokenizeOptions
 from slimpajama.tokenize.pipeline import (
-    TokenizeOptions,
     hdf5_file_ranges,
     hdf5_pieces,
     megatron_pieces,
-    read_part,
-    run_tokenize,
+    read_part_sizes,
+    read_part_tokens,
     tokenize_release_file,
     with_offsets,
 )
+from slimpajama.tokenize.run import run_tokenize
 
 WORDS = "the of data model token café naïve 東京 🙂 def return x = 1 <|endoftext|>".split()
 # (split, chunk, n) -> number of documents; created in a scrambled order on purpose
@@ -112,7 +113,9 @@ def test_offsets_ignore_arrival_order() -> None:
 def test_tokenize_release_file_exact(release, tmp_path) -> None:
     root, stream = release
     counts = tokenize_release_file(list_release_files(root, "validation")[0], str(tmp_path / "p"))
-    tokens, sizes = read_part(str(tmp_path / "p"))
+    sizes = read_part_sizes(str(tmp_path / "p"))
+    tokens = read_part_tokens(str(tmp_path / "p"), 0, int(sizes.sum()))
+    assert read_part_tokens(str(tmp_path / "p"), 3, 5).tolist() == tokens[3:5].tolist()
     ids = expected_ids(stream["validation"])
     assert tokens.tolist() == sum(ids, []) and sizes.tolist() == [len(i) for i in ids]
     assert counts["tokens"] == len(tokens) and counts["documents"] == 5

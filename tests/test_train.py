@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from slimpajama.io.release import encode_record, release_relpath, write_release_file
 from slimpajama.io.shards import read_megatron_shard
-from slimpajama.tokenize.pipeline import TokenizeOptions, run_tokenize
+from slimpajama.tokenize.config import TokenizeOptions
+from slimpajama.tokenize.run import run_tokenize
 from slimpajama.train.stream import (
     BTLM_SCHEDULE_PATH,
     Phase,

@@ -61,7 +61,8 @@ def peak_rss_mb() -> float:
 def mix_once(spec: dict[str, Any]) -> dict[str, Any]:
     """One mix run (in the child process)."""
     from slimpajama.core.mixture import load_mixture
-    from slimpajama.mix.pipeline import MixConfig, run_mix
+    from slimpajama.mix.config import MixConfig
+    from slimpajama.mix.run import run_mix
 
     config = MixConfig(load_mixture("slimpajama-627b"), counter=spec["counter"],
                        files_per_chunk=spec["files_per_chunk"], docs_per_file=spec["docs_per_file"])
@@ -90,7 +91,7 @@ def empty_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """The floor: Beam imported and a two-element FnApiRunner pipeline run (in the child)."""
     import apache_beam as beam
 
-    from slimpajama.mix.pipeline import pipeline_options
+    from slimpajama.io.beam_options import pipeline_options
 
     with beam.Pipeline(options=pipeline_options()) as pipeline:
         _ = pipeline | beam.Create([1, 2]) | beam.Map(abs)

@@ -68,6 +68,8 @@ def measure(docs: list[tuple[str, str]], work_dir: str, loader_steps: int, repea
     from slimpajama.io.release import list_release_files
     from slimpajama.io.tokenizer import encode_documents, gpt2_encoding
     from slimpajama.tokenize import pipeline as tp
+    from slimpajama.tokenize.config import TokenizeOptions
+    from slimpajama.tokenize.run import run_tokenize
     from slimpajama.train.stream import TokenStream
 
     texts = [text for _, text in docs]
@@ -117,7 +119,7 @@ def measure(docs: list[tuple[str, str]], work_dir: str, loader_steps: int, repea
                 import h5py  # noqa: F401
             except ModuleNotFoundError:
                 continue
-        options = tp.TokenizeOptions(format=fmt, splits=("train",))
+        options = TokenizeOptions(format=fmt, splits=("train",))
         pieces: dict[str, list[tuple[int, int, int]]] = {}
         for part in located:
             for name, piece in tp.plan_part(part, staged, options):
@@ -131,8 +133,8 @@ def measure(docs: list[tuple[str, str]], work_dir: str, loader_steps: int, repea
         result[f"{fmt}_write_cpu_vs_file_stage"] = round(write_cpu / stage_cpu, 3)
 
     manifest, pipe_cpu, pipe_wall = cpu_timed(
-        lambda: tp.run_tokenize(
-            inputs, os.path.join(work_dir, "tok"), tp.TokenizeOptions(splits=("train",))
+        lambda: run_tokenize(
+            inputs, os.path.join(work_dir, "tok"), TokenizeOptions(splits=("train",))
         )
     )
     result["pipeline_wall_s"] = round(pipe_wall, 2)

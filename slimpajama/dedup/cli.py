@@ -107,7 +107,8 @@ def mix_after_dedup(dedup_output: str, output: str, mixture: str, holdout: float
     from slimpajama.core.mixture import load_mixture
     from slimpajama.core.split import HOLDOUT_FRACTION
     from slimpajama.mix.cli import print_mix_table
-    from slimpajama.mix.pipeline import MixConfig, run_mix
+    from slimpajama.mix.config import MixConfig
+    from slimpajama.mix.run import run_mix
 
     try:
         config = MixConfig(load_mixture(mixture), holdout=HOLDOUT_FRACTION if holdout is None else holdout)

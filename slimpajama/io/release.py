@@ -78,3 +78,36 @@ def list_release_files(root: str, split: str) -> list[str]:
     pattern = FileSystems.join(root, split, "chunk*", "*.jsonl.zst")
     found = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
     return sorted(found, key=release_sort_key)
+
+
+def list_tree(path: str) -> list[str]:
+    """Every file at any depth below `path`, sorted; [] if none."""
+    pattern = FileSystems.join(path, "**")
+    return sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
+
+
+def is_empty_dir(path: str) -> bool:
+    """True when no file exists below `path` (a local folder or an object-store prefix)."""
+    return not list_tree(path)
+
+
+def delete_tree(path: str) -> None:
+    """Delete `path` and everything below it; nothing happens if it does not exist."""
+    if FileSystems.exists(path):  # a local folder or file, or an object of that exact name
+        FileSystems.delete([path])
+    files = list_tree(path)  # object stores: a folder is a name prefix
+    if files:
+        FileSystems.delete(files)
+
+
+def move_tree(source: str, target: str) -> None:
+    """Rename every file below `source` to the same relative path below `target`, then delete
+    `source`; `target` must not hold files of the same names."""
+    prefix = source.rstrip("/") + "/"
+    for path in list_tree(source):
+        destination = FileSystems.join(target, *path[len(prefix):].split("/"))
+        parent = destination.rsplit("/", 1)[0]
+        if not FileSystems.exists(parent):
+            FileSystems.mkdirs(parent)
+        FileSystems.rename([path], [destination])
+    delete_tree(source)

@@ -67,9 +67,10 @@ def mix_command(ctx: click.Context, input_root: str, mixture: str, output: str, 
     Any other --option is passed to Apache Beam.
     """
     from slimpajama.core.mixture import Target, load_mixture
+    from slimpajama.mix.config import MixConfig
     from slimpajama.mix.counters import default_counter
     from slimpajama.mix.decontam import NearParams  # imports numpy and Beam: keep --help fast
-    from slimpajama.mix.pipeline import MixConfig, run_mix
+    from slimpajama.mix.run import run_mix
 
     if tokens is not None and epochs is not None:
         raise click.UsageError("pass at most one of --tokens and --epochs")
@@ -87,5 +88,8 @@ def mix_command(ctx: click.Context, input_root: str, mixture: str, output: str, 
     except (ValueError, FileExistsError) as error:
         click.echo(f"slimpajama: error: {error}", err=True)
         ctx.exit(2)
+    if report is None:
+        click.echo("dry run: the pipeline was translated, nothing was read or written")
+        return
     print_mix_table(report)
     click.echo(f"wrote {output}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from typing import Any
 
 COUNTERS = ("gpt2", "bytes")
 """Token counters: GPT-2 BPE tokens (`slimpajama.io.tokenizer`), or UTF-8 bytes as a documented proxy."""
@@ -17,6 +19,17 @@ def default_counter() -> str:
     return "gpt2"
 
 
+def counting_threads(kind: str) -> int:
+    """Threads that count tokens in parallel: the usable cores for "gpt2" (its encoder releases
+    the GIL), 1 for "bytes"."""
+    if kind != "gpt2":
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def token_counter(kind: str) -> Callable[[str], int]:
     """Function text -> token count in the units of `kind` (see COUNTERS)."""
     if kind == "bytes":
@@ -24,6 +37,21 @@ def token_counter(kind: str) -> Callable[[str], int]:
     if kind == "gpt2":
         from slimpajama.io.tokenizer import gpt2_encoding
 
-        encode = gpt2_encoding().encode_ordinary
-        return lambda text: len(encode(text))
+        return GPT2Counter(gpt2_encoding())
     raise ValueError(f"unknown token counter {kind!r}; expected one of {COUNTERS}")
+
+
+class GPT2Counter:
+    """len(encode_ordinary(text)) without building the list of ids: `encode_to_numpy` with no
+    special token allowed or disallowed encodes exactly like `encode_ordinary`; a text with lone
+    surrogates (which only `encode_ordinary` repairs) takes the slow path."""
+
+    def __init__(self, encoding: Any) -> None:
+        self.encoding = encoding
+
+    def __call__(self, text: str) -> int:
+        try:
+            return len(self.encoding.encode_to_numpy(text, allowed_special=set(),
+                                                     disallowed_special=()))
+        except UnicodeEncodeError:
+            return len(self.encoding.encode_ordinary(text))

@@ -11,7 +11,7 @@ as one side input; train documents are looked up one by one and no train text is
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from slimpajama.core.jaccard import exact_jaccard
@@ -78,19 +78,29 @@ def build_holdout_index(holdout: Iterable[tuple[str, str]], near: NearParams | N
     return HoldoutIndex(digests, near, {k: tuple(v) for k, v in buckets.items()}, key_texts)
 
 
-def contamination(index: HoldoutIndex, text: str) -> str | None:
-    """'exact' when `text` is a holdout copy, 'near' when it verifies against a holdout candidate,
-    else None."""
-    if exact_digest(text) in index.digests:
-        return "exact"
+def contaminations(index: HoldoutIndex, texts: Sequence[str]) -> list[str | None]:
+    """For each text: 'exact' when it is a holdout copy, 'near' when it verifies against a holdout
+    candidate, else None. The MinHash of all texts that are not exact copies is computed at once."""
+    kinds: list[str | None] = ["exact" if exact_digest(text) in index.digests else None
+                               for text in texts]
     if index.near is None or not index.by_band_key:
-        return None
-    key = key_text(text)
+        return kinds
+    pending = [i for i, kind in enumerate(kinds) if kind is None]
+    keys = [key_text(texts[i]) for i in pending]
+    if not keys:
+        return kinds
     params = index.near.minhash
-    candidates = {doc_id for band_key in band_keys_of([key], index.near)[0]
-                  for doc_id in index.by_band_key.get(band_key, ())}
-    for doc_id in sorted(candidates):
-        similarity = exact_jaccard(key, index.key_texts[doc_id], params.ngram, params.shingle)
-        if similarity >= index.near.threshold:
-            return "near"
-    return None
+    for i, key, doc_band_keys in zip(pending, keys, band_keys_of(keys, index.near), strict=True):
+        candidates = {doc_id for band_key in doc_band_keys
+                      for doc_id in index.by_band_key.get(band_key, ())}
+        for doc_id in sorted(candidates):
+            similarity = exact_jaccard(key, index.key_texts[doc_id], params.ngram, params.shingle)
+            if similarity >= index.near.threshold:
+                kinds[i] = "near"
+                break
+    return kinds
+
+
+def contamination(index: HoldoutIndex, text: str) -> str | None:
+    """`contaminations` of one text."""
+    return contaminations(index, [text])[0]

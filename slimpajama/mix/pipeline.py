@@ -3,91 +3,75 @@
 Input: the `train/` split of a release-layout folder (the output of `slimpajama dedup`). A
 document's id is (relpath of its release file under the input root, 1-based line).
 
-Pass 1 reads every document once: its token count, UTF-8 bytes and selection bucket go into one
-histogram per source (`mixture.SourceHistogram`), from which `plan_mix` derives weights and cuts;
-documents whose holdout hash is below the threshold (about 0.17 %) are kept aside with their text.
-Held-out documents that the mix selects become validation/test and form the decontamination index.
-Pass 2 reads the input again and emits each selected, uncontaminated train document once per copy,
-each copy under its own 64-bit shuffle key, its release line zstd-compressed (level 1, about half
-the shuffle bytes). Copies are grouped by (split, key mod bins), a bin is sorted by (key, packed
-line) and cut into files of at most `docs_per_file` documents and `bytes_per_file`
-bytes, so a worker holds one bin (about one file) at a time, whatever the chunk size. The files
-are numbered in (bin, part) order into `chunk{c}/example_*_{n}`, `files_per_chunk` per chunk.
+Pass 1 (`ScanFile`) reads every document once and counts its tokens, the only time its text is
+tokenized: per input file and source, one histogram of tokens, UTF-8 bytes and documents by
+selection bucket (`mixture.SourceHistogram`) goes to `plan_mix`, which derives weights and cuts;
+documents whose holdout hash is below the threshold (about 0.17 %) are kept aside with their text
+and counts. Held-out documents that the mix selects become validation/test and form the
+decontamination index.
 
-Everything is written under `<output>.tmp/` and moved into `<output>/` at the end, with
-`report.json` (target vs achieved shares, weights, repeat histogram, decontamination removals).
+Pass 2 (`SpillFile`) reads every input file again and gives each selected copy a 64-bit shuffle
+key: a train document once per copy (none if it is contaminated), a validation/test document
+once. A split has `logical` bins (key mod logical): each is sorted by key and cut into files of at
+most `docs_per_file` documents and `bytes_per_file` bytes, so the output depends on them alone.
+Logical bins are grouped into `physical` shuffle bins (logical mod physical) of about
+`shuffle_bin_bytes`. A pass-2 worker buffers (key, release line) records per shuffle bin and, every
+`spill_bytes`, writes them as one spill file under `_shuffle/` (one zstd frame per bin, written to
+a temporary name and committed by rename); only (bin, spill path, offset, length) goes through
+Beam. `WriteBin` then reads one shuffle bin's frames, sorts them by (logical bin, key, line) and
+writes each logical bin as `_bins/<split>/bin{b}-{part}.jsonl.zst`. A worker holds one spill
+buffer or one shuffle bin at a time, whatever the corpus size; the output bytes do not depend on
+`physical`, `spill_bytes`, the runner or the worker count.
+
+Everything is written under `<output>.tmp/`; the driver (`slimpajama.mix.run`) names the files,
+writes `report.json` and moves them into `<output>/`.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import struct
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import apache_beam as beam
 import zstandard
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from slimpajama.core.mixture import (
-    MAX_SEED,
     Amount,
     MixPlan,
-    Mixture,
     SourceHistogram,
-    Target,
     doc_hash,
     plan_mix,
     selection_bucket,
 )
-from slimpajama.core.split import HOLDOUT_FRACTION, holdout_threshold, split_of
-from slimpajama.io.beam_options import pipeline_options
+from slimpajama.core.split import holdout_threshold, split_of
 from slimpajama.io.release import (
     SPLITS,
     encode_record,
     list_release_files,
-    read_release_file,
-    release_relpath,
+    read_zstd_lines,
     write_release_file,
 )
-from slimpajama.mix.counters import COUNTERS, default_counter, token_counter
-from slimpajama.mix.decontam import HoldoutIndex, NearParams, build_holdout_index, contamination
+from slimpajama.mix.config import MixConfig
+from slimpajama.mix.counters import counting_threads, token_counter
+from slimpajama.mix.decontam import HoldoutIndex, NearParams, build_holdout_index, contaminations
 
 BINS_DIR = "_bins"
+SHUFFLE_DIR = "_shuffle"
 SUMMARY_NAME = "_summary.json"
-REPORT_NAME = "report.json"
-HOLDOUT_SPLITS = ("validation", "test")
-REMOVAL_KINDS = ("exact", "near")
-SHUFFLE_ZSTD_LEVEL = 1
-SHARE_DECIMALS = 6
-"""Shares in report.json are percent rounded to this many decimals."""
-
-
-@dataclass(frozen=True)
-class MixConfig:
-    """Options of one mix; `counter` is "gpt2" or "bytes" (the unit of every token count);
-    `near` None turns near-duplicate decontamination off (exact stays on)."""
-
-    mixture: Mixture
-    target: Target = field(default_factory=lambda: Target(epochs=1.0))
-    seed: int = 0
-    holdout: float = HOLDOUT_FRACTION
-    counter: str = field(default_factory=default_counter)
-    docs_per_file: int = 10_000
-    bytes_per_file: int = 256 << 20
-    files_per_chunk: int = 6_000
-    near: NearParams | None = field(default_factory=NearParams)
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.seed <= MAX_SEED:
-            raise ValueError(f"seed must be in [0, 2**64), got {self.seed}")
-        holdout_threshold(self.holdout)
-        if self.counter not in COUNTERS:
-            raise ValueError(f"unknown token counter {self.counter!r}; expected one of {COUNTERS}")
-        if min(self.docs_per_file, self.bytes_per_file, self.files_per_chunk) < 1:
-            raise ValueError("docs_per_file, bytes_per_file and files_per_chunk must be >= 1")
+SPILL_ZSTD_LEVEL = 1
+DECONTAM_BATCH_DOCS = 256
+SCAN_BATCH_DOCS = 256
+RECORD_HEADER = struct.Struct("<QI")
+"""A spilled record: shuffle key (uint64), length of the release line that follows (uint32)."""
 
 
 class Doc(NamedTuple):
@@ -111,7 +95,8 @@ class HeldOut(NamedTuple):
 
 def read_docs(root: str, relpath: str) -> Iterator[Doc]:
     """Documents of one release file under `root`."""
-    for line, record in enumerate(read_release_file(FileSystems.join(root, relpath)), start=1):
+    for line, raw in enumerate(read_zstd_lines(FileSystems.join(root, relpath)), start=1):
+        record = json.loads(raw)  # not orjson: it turns integers past 64 bits into floats
         meta = record["meta"]
         yield Doc(relpath, line, meta["redpajama_set_name"], record["text"], meta)
 
@@ -154,26 +139,27 @@ def file_parts(lines: Sequence[bytes], docs_per_file: int, bytes_per_file: int) 
     return parts
 
 
-def pack_line(line: bytes) -> bytes:
-    """A release line as carried through the shuffle (one zstd frame with its content size)."""
-    return zstandard.compress(line, SHUFFLE_ZSTD_LEVEL)
+class ShuffleBins(NamedTuple):
+    """Bins of one split: `logical` (key mod logical; what the output files depend on) grouped
+    into `physical` shuffle bins (logical bin mod physical; what one writer holds)."""
 
+    logical: int
+    physical: int
 
-def release_names(split: str, count: int, files_per_chunk: int) -> list[str]:
-    """Release relpaths of a split's files 0..count-1: chunks from 1, n from 0 within each chunk."""
-    return [release_relpath(split, i // files_per_chunk + 1, i % files_per_chunk)
-            for i in range(count)]
+    def of(self, key: int) -> tuple[int, int]:
+        """(logical, physical) bin of a shuffle key."""
+        logical = key % self.logical
+        return logical, logical % self.physical
 
 
 class HistogramFn(beam.CombineFn):
-    """(bucket, tokens, bytes) of one source's documents -> SourceHistogram."""
+    """Histograms of one source's documents (one per input file) -> their sum."""
 
     def create_accumulator(self) -> SourceHistogram:
         return SourceHistogram()
 
-    def add_input(self, histogram: SourceHistogram, item: tuple[int, int, int]) -> SourceHistogram:
-        histogram.add(*item)
-        return histogram
+    def add_input(self, histogram: SourceHistogram, item: SourceHistogram) -> SourceHistogram:
+        return histogram.merge(item)
 
     def merge_accumulators(self, histograms: Iterable[SourceHistogram]) -> SourceHistogram:
         merged = SourceHistogram()
@@ -210,8 +196,11 @@ def sum_counts(rows: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
     return tuple(sum(column) for column in zip(*rows, strict=True))
 
 
-class ScanDocs(beam.DoFn):
-    """Pass 1: per document (set name, (bucket, tokens, bytes)); holdout candidates to 'holdout'."""
+class ScanFile(beam.DoFn):
+    """Pass 1 over one input file (index, relpath): (set name, SourceHistogram of the file's
+    documents of that source); holdout candidates to 'holdout'. Tokens are counted
+    `SCAN_BATCH_DOCS` documents at a time on `counting_threads` threads (the GPT-2 encoder
+    releases the GIL)."""
 
     def __init__(self, root: str, config: MixConfig) -> None:
         self.root, self.config = root, config
@@ -219,46 +208,160 @@ class ScanDocs(beam.DoFn):
     def setup(self) -> None:
         self.count_tokens = token_counter(self.config.counter)
         self.threshold = holdout_threshold(self.config.holdout)
+        self.threads = counting_threads(self.config.counter)
+        self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
-    def process(self, relpath: str) -> Iterator[Any]:
+    def teardown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        """Token counts of `texts`, in order."""
+        if self.pool is None:
+            return [self.count_tokens(text) for text in texts]
+        step = -(-len(texts) // self.threads)
+        slices = [texts[i:i + step] for i in range(0, len(texts), step)]
+        counted = self.pool.map(lambda part: [self.count_tokens(text) for text in part], slices)
+        return [count for part in counted for count in part]
+
+    def process(self, item: tuple[int, str]) -> Iterator[Any]:
+        _, relpath = item
         seed = self.config.seed
-        for doc in read_docs(self.root, relpath):
-            tokens, nbytes = self.count_tokens(doc.text), len(doc.text.encode("utf-8"))
-            yield doc.set_name, (selection_bucket(seed, relpath, doc.line), tokens, nbytes)
-            split = split_of(seed, relpath, doc.line, self.threshold)
-            if split != "train":
-                yield beam.pvalue.TaggedOutput("holdout", HeldOut(split, doc, tokens, nbytes))
+        columns: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        docs = read_docs(self.root, relpath)
+        while batch := list(itertools.islice(docs, SCAN_BATCH_DOCS)):
+            token_counts = self.count_batch([doc.text for doc in batch])
+            for doc, tokens in zip(batch, token_counts, strict=True):
+                nbytes = len(doc.text.encode("utf-8"))
+                buckets, file_tokens, file_bytes = columns.setdefault(doc.set_name, ([], [], []))
+                buckets.append(selection_bucket(seed, relpath, doc.line))
+                file_tokens.append(tokens)
+                file_bytes.append(nbytes)
+                split = split_of(seed, relpath, doc.line, self.threshold)
+                if split != "train":
+                    yield beam.pvalue.TaggedOutput("holdout", HeldOut(split, doc, tokens, nbytes))
+        for name in sorted(columns):
+            yield name, SourceHistogram.from_docs(*columns[name])
 
 
-class SelectTrain(beam.DoFn):
-    """Pass 2: each selected, clean train document once per copy, as ((split, bin), (key, packed
-    line)) (see `pack_line`);
-    removals to 'stats' as ((kind, set name), (tokens, bytes, copies, docs))."""
+class SpillRange(NamedTuple):
+    """One shuffle bin's zstd frame inside a spill file."""
 
-    def __init__(self, root: str, config: MixConfig) -> None:
-        self.root, self.config = root, config
+    path: str
+    offset: int
+    length: int
+
+
+class SpillBuffer:
+    """Shuffle records of one input file, buffered per (split, physical bin) and written as spill
+    files `_shuffle/spill-<file>-<n>` of about `limit` uncompressed bytes."""
+
+    def __init__(self, work: str, file_index: int, limit: int) -> None:
+        self.work, self.file_index, self.limit = work, file_index, limit
+        self.records: dict[tuple[str, int], list[bytes]] = {}
+        self.size = 0
+        self.spills = 0
+
+    def add(self, split: str, physical: int, key: int, line: bytes) -> None:
+        """Buffer one record; call `flush` when `full`."""
+        self.records.setdefault((split, physical), []).append(RECORD_HEADER.pack(key, len(line)))
+        self.records[split, physical].append(line)
+        self.size += RECORD_HEADER.size + len(line)
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.limit
+
+    def flush(self) -> Iterator[tuple[tuple[str, int], SpillRange]]:
+        """Write the buffer as one spill file (temporary name, then rename); yields
+        ((split, physical bin), range) for each bin in it."""
+        if not self.records:
+            return
+        name = f"spill-{self.file_index:06d}-{self.spills:05d}"
+        path = FileSystems.join(self.work, SHUFFLE_DIR, name)
+        temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+        ranges = []
+        offset = 0
+        compressor = zstandard.ZstdCompressor(level=SPILL_ZSTD_LEVEL)
+        with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as out:
+            for shuffle_bin in sorted(self.records):
+                frame = compressor.compress(b"".join(self.records[shuffle_bin]))
+                out.write(frame)
+                ranges.append((shuffle_bin, SpillRange(path, offset, len(frame))))
+                offset += len(frame)
+        FileSystems.rename([temporary], [path])
+        self.records.clear()
+        self.size = 0
+        self.spills += 1
+        yield from ranges
+
+
+def read_spill_range(spill: SpillRange) -> Iterator[tuple[int, bytes]]:
+    """(shuffle key, release line) records of one frame of a spill file."""
+    with FileSystems.open(spill.path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        raw.seek(spill.offset)
+        data = zstandard.decompress(raw.read(spill.length))
+    position = 0
+    while position < len(data):
+        key, length = RECORD_HEADER.unpack_from(data, position)
+        position += RECORD_HEADER.size
+        yield key, data[position:position + length]
+        position += length
+
+
+class SpillFile(beam.DoFn):
+    """Pass 2 over one input file (index, relpath): every selected copy (train: one per copy,
+    unless contaminated; validation/test: one) spilled to its shuffle bin, yielding
+    ((split, physical bin), SpillRange); removals to 'stats' as ((kind, set name),
+    (tokens, bytes, copies, docs)). Documents are decontaminated `DECONTAM_BATCH_DOCS` at a time."""
+
+    def __init__(self, root: str, work: str, config: MixConfig) -> None:
+        self.root, self.work, self.config = root, work, config
 
     def setup(self) -> None:
-        self.count_tokens = token_counter(self.config.counter)
         self.threshold = holdout_threshold(self.config.holdout)
 
-    def process(self, relpath: str, plan: MixPlan, index: HoldoutIndex,
-                bins: Mapping[str, int]) -> Iterator[Any]:
+    def process(self, item: tuple[int, str], plan: MixPlan, index: HoldoutIndex,
+                bins: Mapping[str, ShuffleBins]) -> Iterator[Any]:
+        file_index, relpath = item
+        spill = SpillBuffer(self.work, file_index, self.config.spill_bytes)
+        docs = read_docs(self.root, relpath)
+        while batch := list(itertools.islice(docs, DECONTAM_BATCH_DOCS)):
+            yield from self.spill_batch(batch, plan, index, bins, spill)
+        yield from spill.flush()
+
+    def spill_batch(self, batch: Sequence[Doc], plan: MixPlan, index: HoldoutIndex,
+                    bins: Mapping[str, ShuffleBins], spill: SpillBuffer) -> Iterator[Any]:
+        """Spill the selected copies of `batch` (flushing when the buffer is full)."""
         seed = self.config.seed
-        for doc in read_docs(self.root, relpath):
-            copies = plan.copies(doc.set_name, selection_bucket(seed, relpath, doc.line))
-            if copies == 0 or split_of(seed, relpath, doc.line, self.threshold) != "train":
+        train: list[tuple[Doc, int]] = []
+        for doc in batch:
+            copies = plan.copies(doc.set_name, selection_bucket(seed, doc.relpath, doc.line))
+            if copies == 0:
                 continue
-            kind = contamination(index, doc.text) if len(index) else None
+            split = split_of(seed, doc.relpath, doc.line, self.threshold)
+            if split == "train":
+                train.append((doc, copies))
+                continue
+            key = doc_hash(seed, "shuffle", doc.relpath, doc.line)
+            spill.add(split, bins[split].of(key)[1], key,
+                      encode_record(doc.text, doc.set_name, doc.meta))
+        texts = [doc.text for doc, _ in train]
+        kinds = contaminations(index, texts) if len(index) else [None] * len(texts)
+        for (doc, copies), kind in zip(train, kinds, strict=True):
             if kind is not None:
-                tokens, nbytes = self.count_tokens(doc.text), len(doc.text.encode("utf-8"))
+                tokens, nbytes = token_counter(self.config.counter)(doc.text), len(doc.text.encode())
                 counts = (copies * tokens, copies * nbytes, copies, 1)
                 yield beam.pvalue.TaggedOutput("stats", ((f"removed_{kind}", doc.set_name), counts))
                 continue
-            packed = pack_line(encode_record(doc.text, doc.set_name, doc.meta))
+            line = encode_record(doc.text, doc.set_name, doc.meta)
             for copy in range(copies):
-                key = doc_hash(seed, "shuffle", relpath, doc.line, copy)
-                yield ("train", key % bins["train"]), (key, packed)
+                key = doc_hash(seed, "shuffle", doc.relpath, doc.line, copy)
+                spill.add("train", bins["train"].of(key)[1], key, line)
+            if spill.full:
+                yield from spill.flush()
+        if spill.full:
+            yield from spill.flush()
 
 
 def holdout_outputs(held: HeldOut, plan: MixPlan, seed: int) -> Iterator[Any]:
@@ -276,37 +379,40 @@ def holdout_outputs(held: HeldOut, plan: MixPlan, seed: int) -> Iterator[Any]:
                   (copies * held.tokens, copies * held.nbytes, copies, 1)))
 
 
-def keyed_holdout(held: HeldOut, bins: Mapping[str, int], seed: int) -> tuple[Any, Any]:
-    """((split, bin), (shuffle key, packed release line)) of a holdout document, written once."""
-    doc = held.doc
-    key = doc_hash(seed, "shuffle", doc.relpath, doc.line)
-    packed = pack_line(encode_record(doc.text, doc.set_name, doc.meta))
-    return (held.split, key % bins[held.split]), (key, packed)
-
-
 def split_bins(holdout_sizes: Mapping[str, tuple[int, int]], plan: MixPlan,
-               config: MixConfig) -> dict[str, int]:
-    """Shuffle bins per split: train sized by the whole mix (an upper bound), holdout by count."""
+               config: MixConfig) -> dict[str, ShuffleBins]:
+    """Bins per split: sized by the whole mix for train (an upper bound), by the selected
+    holdout documents for validation/test."""
     mixed = plan.mixed_total()
     sizes = {"train": (mixed.docs, mixed.nbytes), **holdout_sizes}
-    return {split: bin_count(*sizes.get(split, (0, 0)), config.docs_per_file,
-                             config.bytes_per_file) for split in SPLITS}
+    bins = {}
+    for split in SPLITS:
+        docs, nbytes = sizes.get(split, (0, 0))
+        logical = bin_count(docs, nbytes, config.docs_per_file, config.bytes_per_file)
+        physical = min(logical, max(1, math.ceil(nbytes / config.shuffle_bin_bytes)))
+        bins[split] = ShuffleBins(logical, physical)
+    return bins
 
 
 class WriteBin(beam.DoFn):
-    """Sort one bin by (shuffle key, packed line), unpack, and write it as one or more zstd files
-    under `work`."""
+    """Read one shuffle bin ((split, physical bin), its spill ranges), sort it by (logical bin,
+    key, line) and write each logical bin as one or more zstd files under `work`."""
 
     def __init__(self, work: str, config: MixConfig) -> None:
         self.work, self.config = work, config
 
-    def process(self, item: tuple[tuple[str, int], Iterable[tuple[int, bytes]]]) -> Iterator[int]:
-        (split, bin_index), keyed = item
-        lines = [zstandard.decompress(packed) for _, packed in sorted(keyed)]
-        parts = file_parts(lines, self.config.docs_per_file, self.config.bytes_per_file)
-        for part_index, part in enumerate(parts):
-            name = f"bin{bin_index:010d}-{part_index:06d}.jsonl.zst"
-            yield write_release_file(FileSystems.join(self.work, BINS_DIR, split, name), part)
+    def process(self, item: tuple[tuple[str, int], Iterable[SpillRange]],
+                bins: Mapping[str, ShuffleBins]) -> Iterator[int]:
+        (split, _), ranges = item
+        logical = bins[split].logical
+        records = sorted((key % logical, key, line)
+                         for spill in sorted(ranges) for key, line in read_spill_range(spill))
+        for bin_index, group in itertools.groupby(records, key=lambda record: record[0]):
+            lines = [line for _, _, line in group]
+            parts = file_parts(lines, self.config.docs_per_file, self.config.bytes_per_file)
+            for part_index, part in enumerate(parts):
+                name = f"bin{bin_index:010d}-{part_index:06d}.jsonl.zst"
+                yield write_release_file(FileSystems.join(self.work, BINS_DIR, split, name), part)
 
 
 def amount_counts(amount: Amount) -> dict[str, int]:
@@ -339,16 +445,19 @@ def write_summary(stats: Mapping[tuple[str, str], tuple[int, ...]], plan: MixPla
         out.write(data)
 
 
-def build_mix_pipeline(pipeline: beam.Pipeline, input_root: str, relpaths: Sequence[str],
-                       work: str, config: MixConfig) -> None:
-    """Add the mix to `pipeline`: read `relpaths` under `input_root`, write bins and the summary
-    under `work` (see `finish_mix` for the release names and the report)."""
+def build_mix_pipeline(pipeline: beam.Pipeline, input_root: str, work: str,
+                       config: MixConfig) -> None:
+    """Add the mix to `pipeline`: read the train release files under `input_root`, write bins and
+    the summary under `work` (see `finish_mix` for the release names and the report)."""
     seed = config.seed
-    files = pipeline | "Files" >> beam.Create(list(relpaths)) | "Spread" >> beam.Reshuffle()
-    scanned = files | "Scan" >> beam.ParDo(ScanDocs(input_root, config)).with_outputs(
-        "holdout", main="counts")
+    files = (pipeline
+             | "Root" >> beam.Create([input_root])
+             | "Files" >> beam.FlatMap(lambda root: enumerate(input_relpaths(root)))
+             | "Spread" >> beam.Reshuffle())
+    scanned = files | "Scan" >> beam.ParDo(ScanFile(input_root, config)).with_outputs(
+        "holdout", main="histograms")
     plan = beam.pvalue.AsSingleton(
-        scanned.counts
+        scanned.histograms
         | "Histograms" >> beam.CombinePerKey(HistogramFn())
         | "AllHistograms" >> beam.combiners.ToDict()
         | "Plan" >> beam.Map(lambda h: plan_mix(config.mixture, h, config.target)))
@@ -365,160 +474,13 @@ def build_mix_pipeline(pipeline: beam.Pipeline, input_root: str, relpaths: Seque
         | "SumSplit" >> beam.CombinePerKey(sum_counts)
         | "SplitSizes" >> beam.combiners.ToDict()
         | "Bins" >> beam.Map(split_bins, plan, config))
-    train = files | "Select" >> beam.ParDo(SelectTrain(input_root, config), plan, index,
-                                           bins).with_outputs("stats", main="copies")
-    holdout_copies = held | "KeyHoldout" >> beam.Map(keyed_holdout, bins, seed)
-    _ = ((train.copies, holdout_copies)
-         | "AllCopies" >> beam.Flatten()
+    spilled = files | "Spill" >> beam.ParDo(SpillFile(input_root, work, config), plan, index,
+                                            bins).with_outputs("stats", main="ranges")
+    _ = (spilled.ranges
          | "ByBin" >> beam.GroupByKey()
-         | "Write" >> beam.ParDo(WriteBin(work, config)))
-    _ = ((train.stats, holdout.stats)
+         | "Write" >> beam.ParDo(WriteBin(work, config), bins))
+    _ = ((spilled.stats, holdout.stats)
          | "AllStats" >> beam.Flatten()
          | "SumStats" >> beam.CombinePerKey(sum_counts)
          | "Stats" >> beam.combiners.ToDict()
          | "Summary" >> beam.Map(write_summary, plan, FileSystems.join(work, SUMMARY_NAME)))
-
-
-def amount_json(amount: Amount, total: Amount) -> dict[str, Any]:
-    """Counts and their percent of `total` (None where the total is 0)."""
-    def percent(part: int, whole: int) -> float | None:
-        return round(100.0 * part / whole, SHARE_DECIMALS) if whole else None
-
-    return {**amount_counts(amount),
-            "token_share": percent(amount.tokens, total.tokens),
-            "byte_share": percent(amount.nbytes, total.nbytes),
-            "doc_share": percent(amount.docs, total.docs)}
-
-
-def build_report(summary: Mapping[str, Any], config: MixConfig, input_root: str,
-                 files: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """report.json: per source target vs achieved shares of the mix and of each split, weights,
-    repeat histogram and decontamination removals; `files` are the written relpaths per split."""
-    plan = summary["plan"]
-    stats: dict[str, dict[str, Amount]] = {}
-    removed_docs: dict[str, dict[str, int]] = {}
-    for section, name, tokens, nbytes, copies, docs in summary["stats"]:
-        stats.setdefault(section, {})[name] = Amount(tokens, nbytes, copies)
-        removed_docs.setdefault(section, {})[name] = docs
-    names = sorted(plan["sources"])
-    zero = Amount(0, 0, 0)
-
-    def amounts(section: str) -> dict[str, Amount]:
-        return {name: stats.get(section, {}).get(name, zero) for name in names}
-
-    def minus(a: Amount, *others: Amount) -> Amount:
-        return Amount(*(x - sum(o[i] for o in others) for i, x in enumerate(a)))
-
-    mixed = {name: Amount(*(plan["sources"][name]["mixed"][k] for k in ("tokens", "bytes", "docs")))
-             for name in names}
-    removals = {kind: amounts(f"removed_{kind}") for kind in REMOVAL_KINDS}
-    splits = {split: amounts(split) for split in HOLDOUT_SPLITS}
-    holdout_mix = amounts("holdout_mix")
-    splits["train"] = {name: minus(mixed[name], holdout_mix[name],
-                                   *(removals[kind][name] for kind in REMOVAL_KINDS))
-                       for name in names}
-
-    def total(table: Mapping[str, Amount]) -> Amount:
-        return Amount(*sum_counts(table.values())) if table else zero
-
-    totals = {"mix": total(mixed), **{split: total(splits[split]) for split in SPLITS}}
-    sources = {}
-    for name in names:
-        source = plan["sources"][name]
-        sources[name] = {
-            "target_share": round(100.0 * source["share"], SHARE_DECIMALS),
-            "target_tokens": source["target_tokens"],
-            "weight": source["weight"],
-            "available": source["available"],
-            "repeat_histogram": source["repeats"],
-            "mix": amount_json(mixed[name], totals["mix"]),
-            **{split: amount_json(splits[split][name], totals[split]) for split in SPLITS},
-            "decontamination": {
-                kind: {"docs": removed_docs.get(f"removed_{kind}", {}).get(name, 0),
-                       "copies": removals[kind][name].docs,
-                       "tokens": removals[kind][name].tokens}
-                for kind in REMOVAL_KINDS},
-        }
-    return {
-        "mixture": plan["mixture"],
-        "counter": config.counter,
-        "token_unit": "GPT-2 tokens" if config.counter == "gpt2" else "UTF-8 bytes (token proxy)",
-        "target": {"tokens": config.target.tokens, "epochs": config.target.epochs,
-                   "total_tokens": plan["target_tokens"]},
-        "seed": config.seed,
-        "holdout_fraction": config.holdout,
-        "input": input_root,
-        "sources": sources,
-        "totals": {key: amount_json(value, value) for key, value in totals.items()},
-        "decontamination": {
-            "removed": {kind: {"docs": sum(removed_docs.get(f"removed_{kind}", {}).values()),
-                               "copies": total(removals[kind]).docs,
-                               "tokens": total(removals[kind]).tokens}
-                        for kind in REMOVAL_KINDS},
-            "exact": "sha256 of the text",
-            "near": None if config.near is None else {
-                "threshold": config.near.threshold, "minhash": config.near.minhash.tag,
-                "bands_rows": list(config.near.banding),
-                "verify": "exact shingle Jaccard of key texts >= threshold"},
-        },
-        "files": {split: len(files.get(split, ())) for split in SPLITS},
-        "layout": {"docs_per_file": config.docs_per_file, "bytes_per_file": config.bytes_per_file,
-                   "files_per_chunk": config.files_per_chunk},
-    }
-
-
-def is_empty_dir(path: str) -> bool:
-    """True when nothing exists at or below `path`."""
-    return not FileSystems.exists(path) or not any(
-        m for r in FileSystems.match([FileSystems.join(path, "*")]) for m in r.metadata_list)
-
-
-def finish_mix(work: str, output: str, config: MixConfig, input_root: str) -> dict[str, Any]:
-    """Name the bins as release files, write report.json and move everything from `work` into
-    `output` (which must be absent or empty); returns the report."""
-    renames: dict[str, str] = {}
-    files: dict[str, list[str]] = {}
-    for split in SPLITS:
-        pattern = FileSystems.join(work, BINS_DIR, split, "*.jsonl.zst")
-        bins = sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
-        files[split] = release_names(split, len(bins), config.files_per_chunk)
-        renames.update(zip(bins, files[split], strict=True))
-    with FileSystems.open(FileSystems.join(work, SUMMARY_NAME)) as raw:
-        report = build_report(json.loads(raw.read()), config, input_root, files)
-    report_path = FileSystems.join(work, REPORT_NAME)
-    with FileSystems.create(report_path) as out:
-        out.write((json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
-    renames[report_path] = REPORT_NAME
-    for source, relpath in renames.items():
-        target = FileSystems.join(output, *relpath.split("/"))
-        parent = target.rsplit("/", 1)[0]
-        if not FileSystems.exists(parent):
-            FileSystems.mkdirs(parent)
-        FileSystems.rename([source], [target])
-    FileSystems.delete([work])
-    return report
-
-
-def run_mix(input_root: str, output: str, config: MixConfig, *, overwrite: bool = False,
-            beam_args: Sequence[str] = ()) -> dict[str, Any]:
-    """Mix the release at `input_root` into a release at `output`; returns the report.
-
-    Raises FileExistsError when `output` is not empty and `overwrite` is False, ValueError when
-    `output` is (inside) the input or the input has no train files."""
-    input_root = input_root if "://" in input_root else os.path.abspath(input_root)
-    output = (output if "://" in output else os.path.abspath(output)).rstrip("/")
-    if f"{output}/".startswith(f"{input_root.rstrip('/')}/"):
-        raise ValueError(f"output {output} must not be the input {input_root} or inside it")
-    if not is_empty_dir(output) and not overwrite:
-        raise FileExistsError(f"{output} is not empty (pass overwrite to replace it)")
-    relpaths = input_relpaths(input_root)
-    if not relpaths:
-        raise ValueError(f"no train release files under {input_root}")
-    work = f"{output}.tmp"
-    if FileSystems.exists(work):
-        FileSystems.delete([work])
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build_mix_pipeline(pipeline, input_root, relpaths, work, config)
-    if FileSystems.exists(output):
-        FileSystems.delete([output])
-    return finish_mix(work, output, config, input_root)

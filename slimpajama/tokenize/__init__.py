@@ -1,7 +1,7 @@
 """The `tokenize` command: options → pipeline → driver → cli.
 
-`pipeline` (TokenizeOptions, per-file encoding, shard planning and writing, `run_tokenize`),
-`cli` (click command).
+`config` (TokenizeOptions), `pipeline` (per-file encoding, shard planning and writing, the
+manifest), `run` (the driver `run_tokenize`), `cli` (click command).
 
 May import: `slimpajama.core`, `slimpajama.io`, `slimpajama.console`, Beam.
 """

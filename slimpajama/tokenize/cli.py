@@ -28,7 +28,7 @@ def _parse_splits(_ctx: click.Context, _param: click.Parameter, value: str) -> t
     "output_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Folder for shards + manifest.json (local path).",
+    help="Folder for shards + manifest.json (local path or any Beam filesystem, e.g. gs://).",
 )
 @click.option(
     "--split",
@@ -79,7 +79,8 @@ def tokenize_command(
     Extra arguments are passed to Beam, e.g. --direct_running_mode=multi_processing
     --direct_num_workers=2.
     """
-    from slimpajama.tokenize.pipeline import TokenizeOptions, run_tokenize
+    from slimpajama.tokenize.config import TokenizeOptions
+    from slimpajama.tokenize.run import run_tokenize
 
     if fmt == "hdf5":
         try:
@@ -100,6 +101,9 @@ def tokenize_command(
         )
     except (FileExistsError, ValueError) as error:
         raise InputProblem(str(error)) from error
+    if manifest is None:
+        click.echo("dry run: the pipeline was translated, nothing was read or written")
+        return
     for split, entry in manifest["splits"].items():
         click.echo(
             f"{split}: {entry['documents']} documents, {entry['tokens']} tokens, "

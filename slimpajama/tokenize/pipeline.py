@@ -10,8 +10,11 @@ never depends on worker count, timing or listing order):
    number is skipped only after a document longer than shard_tokens; HDF5: token ranges of
    50,000 windows of msl + 1 tokens, consecutive files sharing one boundary token);
 4. per shard (GroupByKey): concatenate its pieces in part order and write the shard files;
-5. write manifest.json; the driver then drops `_parts` and renames the folder into place.
-Output folders are local paths (the rename and the parts need a shared local filesystem).
+5. write manifest.json; the driver (`slimpajama.tokenize.run`) then drops `_parts` and
+   moves the folder into place.
+Only per-file and per-shard metadata goes through Beam; tokens move through the part files. All
+reads and writes go through Beam's `FileSystems` (`gs://` works wherever a local path does); a
+shard is built in a local temporary file (h5py and the Megatron writer need one) and copied.
 """
 
 from __future__ import annotations
@@ -20,62 +23,26 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
+import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from slimpajama import __version__
 from slimpajama.io.beam_options import pipeline_options
-from slimpajama.io.release import SPLITS, list_release_files, read_release_file
-from slimpajama.io.shards import (
-    HDF5_SEQUENCES_PER_FILE,
-    TOKEN_DTYPE,
-    write_hdf5_file,
-    write_megatron_shard,
-)
+from slimpajama.io.release import list_release_files, read_release_file
+from slimpajama.io.shards import TOKEN_DTYPE, write_hdf5_file, write_megatron_shard
 from slimpajama.io.tokenizer import EOS_ID, encode_documents, gpt2_encoding, tokenizer_identity
+from slimpajama.tokenize.config import TokenizeOptions
 
-FORMATS: tuple[str, ...] = ("megatron", "hdf5")
-DEFAULT_SHARD_TOKENS = 2**27
 ENCODE_BATCH_DOCS = 256
 MANIFEST_NAME = "manifest.json"
 PARTS_DIR = "_parts"
-
-
-@dataclass(frozen=True)
-class TokenizeOptions:
-    """What determines the output bytes (recorded in the manifest)."""
-
-    format: str = "megatron"
-    splits: tuple[str, ...] = SPLITS
-    seq_len: int = 2048
-    """HDF5 only: the fixed sequence length (msl) of the windows; Megatron keeps documents."""
-    shard_tokens: int = DEFAULT_SHARD_TOKENS
-    """Megatron only: a document belongs to shard `global_start // shard_tokens`."""
-    hdf5_sequences_per_file: int = HDF5_SEQUENCES_PER_FILE
-
-    def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ValueError(f"unknown format {self.format!r}; expected one of {FORMATS}")
-        unknown = [s for s in self.splits if s not in SPLITS]
-        if unknown or not self.splits:
-            raise ValueError(f"splits must be a non-empty subset of {SPLITS}, got {self.splits}")
-        if min(self.seq_len, self.shard_tokens, self.hdf5_sequences_per_file) < 1:
-            raise ValueError("seq_len, shard_tokens and hdf5_sequences_per_file must be >= 1")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "splits": list(self.splits),
-            "seq_len": self.seq_len,
-            "shard_tokens": self.shard_tokens,
-            "hdf5_sequences_per_file": self.hdf5_sequences_per_file,
-        }
 
 
 # ---------------------------------------------------------------- pure functions
@@ -83,7 +50,7 @@ class TokenizeOptions:
 
 def part_prefix(root: str, split: str, index: int) -> str:
     """Path prefix of the tokenized part of input file `index` of `split`."""
-    return os.path.join(root, PARTS_DIR, split, f"{index:06d}")
+    return FileSystems.join(root, PARTS_DIR, split, f"{index:06d}")
 
 
 def tokenize_release_file(path: str, prefix: str) -> dict[str, Any]:
@@ -108,14 +75,14 @@ def tokenize_release_file(path: str, prefix: str) -> dict[str, Any]:
             counts["documents"] += 1
         batch.clear()
 
-    os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    with open(prefix + ".tokens", "wb") as out:
+    with create_raw(prefix + ".tokens") as out:
         for record in read_release_file(path):
             batch.append(record)
             if len(batch) == ENCODE_BATCH_DOCS:
                 flush(out)
         flush(out)
-    np.asarray(sizes, dtype="<i8").tofile(prefix + ".sizes")
+    with create_raw(prefix + ".sizes") as out:
+        out.write(np.asarray(sizes, dtype="<i8").tobytes())
     return {
         "tokens": int(sum(sizes)),
         "documents": len(sizes),
@@ -123,12 +90,30 @@ def tokenize_release_file(path: str, prefix: str) -> dict[str, Any]:
     }
 
 
-def read_part(prefix: str) -> tuple[np.ndarray, np.ndarray]:
-    """(tokens uint16, document sizes int64) of a part written by `tokenize_release_file`."""
-    sizes = np.fromfile(prefix + ".sizes", dtype="<i8")
-    if int(sizes.sum()) == 0:
-        return np.zeros(0, dtype=TOKEN_DTYPE), sizes
-    return np.memmap(prefix + ".tokens", dtype="<u2", mode="r"), sizes
+def create_raw(path: str) -> Any:
+    """A write channel to `path` without compression, whatever its name."""
+    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def open_raw(path: str) -> Any:
+    """A read channel of `path` without decompression, whatever its name."""
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def read_part_sizes(prefix: str) -> np.ndarray:
+    """Document sizes (int64) of a part written by `tokenize_release_file`."""
+    with open_raw(prefix + ".sizes") as handle:
+        return np.frombuffer(handle.read(), dtype="<i8")
+
+
+def read_part_tokens(prefix: str, start: int, stop: int) -> np.ndarray:
+    """Tokens [start, stop) (uint16) of a part written by `tokenize_release_file`."""
+    if stop <= start:
+        return np.zeros(0, dtype=TOKEN_DTYPE)
+    with open_raw(prefix + ".tokens") as handle:
+        handle.seek(start * TOKEN_DTYPE.itemsize)
+        data = handle.read((stop - start) * TOKEN_DTYPE.itemsize)
+    return np.frombuffer(data, dtype="<u2")
 
 
 def with_offsets(parts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -196,11 +181,13 @@ def shard_name(split: str, fmt: str, k: int) -> str:
     return f"{split}/shard-{k:05d}" if fmt == "megatron" else f"{split}/data-{k:05d}.h5"
 
 
-def file_sha256(path: str) -> str:
+def copy_with_sha256(local_path: str, path: str) -> str:
+    """Copy a local file to `path` (any Beam filesystem); returns its sha256 (hex)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+    with open(local_path, "rb") as source, create_raw(path) as out:
+        for block in iter(lambda: source.read(1 << 20), b""):
             digest.update(block)
+            out.write(block)
     return digest.hexdigest()
 
 
@@ -211,7 +198,7 @@ def plan_part(
     and tokens for HDF5."""
     split, index = part["split"], part["index"]
     if options.format == "megatron":
-        _, sizes = read_part(part_prefix(root, split, index))
+        sizes = read_part_sizes(part_prefix(root, split, index))
         pieces = megatron_pieces(sizes, part["offset"], options.shard_tokens)
     else:
         ranges = hdf5_file_ranges(
@@ -227,32 +214,39 @@ def write_shard(
     """Write one shard from its pieces (sorted by part index); returns its manifest entry."""
     split = name.split("/", 1)[0]
     ordered = sorted(pieces)
-    os.makedirs(os.path.join(root, split), exist_ok=True)
-    if options.format == "megatron":
+    local = tempfile.mkdtemp(prefix="slimpajama-shard-")
+    local_name = os.path.join(local, name.rsplit("/", 1)[1])
+    try:
+        if options.format == "megatron":
 
-        def documents() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            for index, lo, hi in ordered:
-                tokens, sizes = read_part(part_prefix(root, split, index))
-                first = int(sizes[:lo].sum())
-                last = first + int(sizes[lo:hi].sum())
-                yield tokens[first:last], sizes[lo:hi]
+            def documents() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                for index, lo, hi in ordered:
+                    prefix = part_prefix(root, split, index)
+                    sizes = read_part_sizes(prefix)
+                    first = int(sizes[:lo].sum())
+                    last = first + int(sizes[lo:hi].sum())
+                    yield read_part_tokens(prefix, first, last), sizes[lo:hi]
 
-        n_tokens, n_docs = write_megatron_shard(os.path.join(root, name), documents())
-        files = [name + ".bin", name + ".idx"]
-        counts = {"tokens": n_tokens, "documents": n_docs}
-    else:
-        stream = np.concatenate(
-            [read_part(part_prefix(root, split, index))[0][lo:hi] for index, lo, hi in ordered]
-        )
-        n_rows = write_hdf5_file(os.path.join(root, name), stream, options.seq_len)
-        files = [name]
-        counts = {"tokens": n_rows * options.seq_len, "sequences": n_rows}  # input tokens
-    return {
-        "split": split,
-        "name": name,
-        **counts,
-        "files": {f: file_sha256(os.path.join(root, f)) for f in files},
-    }
+            n_tokens, n_docs = write_megatron_shard(local_name, documents())
+            suffixes = [".bin", ".idx"]
+            counts = {"tokens": n_tokens, "documents": n_docs}
+        else:
+            stream = np.concatenate([
+                read_part_tokens(part_prefix(root, split, index), lo, hi)
+                for index, lo, hi in ordered
+            ])
+            n_rows = write_hdf5_file(local_name, stream, options.seq_len)
+            suffixes = [""]
+            counts = {"tokens": n_rows * options.seq_len, "sequences": n_rows}  # input tokens
+        files = {
+            name + suffix: copy_with_sha256(
+                local_name + suffix, FileSystems.join(root, *f"{name}{suffix}".split("/"))
+            )
+            for suffix in suffixes
+        }
+    finally:
+        shutil.rmtree(local)
+    return {"split": split, "name": name, **counts, "files": files}
 
 
 def build_manifest(
@@ -326,14 +320,13 @@ def build_tokenize_pipeline(
     options: TokenizeOptions,
     beam_options: PipelineOptions | None = None,
 ) -> beam.Pipeline:
-    """The Beam pipeline writing shards + manifest.json into `work_root` (which must exist)."""
-    files = input_files(input_root, options.splits)
-    if not files:
-        raise ValueError(f"no release files under {input_root} for splits {list(options.splits)}")
+    """The Beam pipeline writing shards + manifest.json into `work_root`."""
     pipeline = beam.Pipeline(options=beam_options or pipeline_options())
     parts = (
         pipeline
-        | "InputFiles" >> beam.Create(files)
+        | "Root" >> beam.Create([input_root])
+        | "InputFiles" >> beam.FlatMap(input_files, options.splits)
+        | "SpreadFiles" >> beam.Reshuffle()
         | "Tokenize" >> beam.ParDo(TokenizeFileFn(work_root))
     )
     all_parts = parts | "AllParts" >> beam.combiners.ToList()
@@ -357,39 +350,5 @@ def build_tokenize_pipeline(
 def _write_manifest(
     shards: list[dict[str, Any]], parts: list[dict[str, Any]], root: str, options: TokenizeOptions
 ) -> None:
-    with open(os.path.join(root, MANIFEST_NAME), "wb") as handle:
+    with create_raw(FileSystems.join(root, MANIFEST_NAME)) as handle:
         handle.write(manifest_bytes(build_manifest(parts, shards, options)))
-
-
-def run_tokenize(
-    input_root: str,
-    output_dir: str,
-    options: TokenizeOptions,
-    overwrite: bool = False,
-    beam_args: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Tokenize a release folder into `output_dir`; returns the manifest.
-
-    Refuses a non-empty `output_dir` unless `overwrite`. Everything is written into a sibling
-    temporary folder that replaces `output_dir` only once the pipeline has succeeded.
-    """
-    output_dir = os.path.abspath(output_dir)
-    if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
-        raise FileExistsError(f"{output_dir} is not empty (use overwrite to replace it)")
-    work_root = f"{output_dir}.tmp-{uuid.uuid4().hex[:12]}"
-    os.makedirs(work_root)
-    try:
-        pipeline = build_tokenize_pipeline(
-            input_root, work_root, options, pipeline_options(beam_args)
-        )
-        pipeline.run().wait_until_finish()
-        shutil.rmtree(os.path.join(work_root, PARTS_DIR))
-        with open(os.path.join(work_root, MANIFEST_NAME), "rb") as handle:
-            manifest = json.load(handle)
-        if os.path.exists(output_dir):
-            shutil.rmtree(output_dir)
-        os.replace(work_root, output_dir)
-    finally:
-        if os.path.exists(work_root):
-            shutil.rmtree(work_root)
-    return manifest
