@@ -9,12 +9,17 @@ importing Beam (`--help` stays fast)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+import os
+import pickle
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from slimpajama import __version__
 
 RUN_FILE = "run.json"
+UNITS_DIR = "units"
+T = TypeVar("T")
 
 
 class ResumeRefused(Exception):
@@ -73,3 +78,68 @@ def check_resumable(work: str, run: Mapping[str, Any]) -> None:
                 detail = f" ({recorded.get('version')} -> {run['version']})"
             verb = "differ" if key == "options" else "differs"
             raise ResumeRefused(f"cannot resume: the {what} {verb} from the interrupted run's{detail}")
+
+
+ABORT_ENV = "SLIMPAJAMA_ABORT_AFTER_UNITS"
+"""Fault injection for the resume tests: with N set, a worker process dies like `kill -9` right
+after it committed its Nth unit of work."""
+_committed_units = 0
+
+
+def abort_for_tests() -> None:
+    """Die (exit status 137, no clean-up) after the ABORT_ENV-th committed unit of this process."""
+    limit = os.environ.get(ABORT_ENV)
+    if limit is None:
+        return
+    global _committed_units  # noqa: PLW0603  one count per worker process
+    _committed_units += 1
+    if _committed_units >= int(limit):
+        os._exit(137)
+
+
+def unit_outputs_path(work: str, stage: str, unit: str) -> str:
+    """Where the outputs of one committed unit of work are kept."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.join(work, UNITS_DIR, stage, f"{unit}.pickle")
+
+
+def run_unit(work: str, stage: str, unit: str, compute: Callable[[], list[T]],
+             stats: Callable[[list[T]], Mapping[str, int]]) -> list[T]:
+    """The outputs of one unit of work (an input file), computed at most once per run: if a
+    killed run already committed them (its marker exists) they are read back; otherwise they are
+    computed, committed (pickle under a temporary name, then a rename) and marked done with
+    `stats(outputs)` (keyword counts for `progress.mark_done`). The marker is the last write."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from slimpajama.progress import is_done, mark_done
+
+    path = unit_outputs_path(work, stage, unit)
+    if is_done(work, stage, unit):
+        with FileSystems.open(path) as handle:
+            return pickle.loads(handle.read())
+    outputs = compute()
+    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+    with FileSystems.create(temporary) as handle:
+        handle.write(pickle.dumps(outputs, protocol=pickle.HIGHEST_PROTOCOL))
+    FileSystems.rename([temporary], [path])
+    mark_done(work, stage, unit, **stats(outputs))
+    abort_for_tests()
+    return outputs
+
+
+def prepare_work(work: str, run: Mapping[str, Any], resume: bool, leftover: str | None = None) -> None:
+    """Make the work folder ready for the run `run` (a fingerprint). With `resume`: refuse unless
+    `<work>/run.json` records exactly this run. Without: delete any `leftover` folder (default
+    `work` itself) of an earlier run and record this run's fingerprint before any work starts."""
+    from apache_beam.io.filesystems import FileSystems
+
+    if resume:
+        if not FileSystems.exists(FileSystems.join(work, RUN_FILE)):
+            raise ResumeRefused(f"nothing to resume: {work} holds no interrupted run")
+        check_resumable(work, run)
+        return
+    leftover = leftover or work
+    if FileSystems.exists(leftover):
+        FileSystems.delete([leftover])
+    write_fingerprint(work, run)

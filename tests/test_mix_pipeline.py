@@ -166,7 +166,8 @@ def test_release_layout_and_file_limits(mixed):
     _, out, report = mixed
     files = {split: report["files"][split] for split in ("train", "validation", "test")}
     assert files["train"] > 4 and files["validation"] >= 1 and files["test"] >= 1
-    expected = {"report.json"} | {name for split, n in files.items() for name in release_names(split, n, 4)}
+    expected = {"report.json", "report.html"} | {
+        name for split, n in files.items() for name in release_names(split, n, 4)}
     assert set(tree(out)) == expected
     assert "train/chunk2/example_train_0.jsonl.zst" in expected
     for path in out.glob("*/chunk*/*.jsonl.zst"):

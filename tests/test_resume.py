@@ -93,7 +93,7 @@ def test_dedup_killed_mid_scan_resumes_to_the_same_bytes_and_refuses_other_optio
     assert cli("dedup", "--input", str(FIXTURES), "--output", str(fresh), "-q").returncode == 0
 
     killed = cli("dedup", "--input", str(FIXTURES), "--output", str(resumed), "-q",
-                 env={"SLIMPAJAMA_ABORT_AFTER_FILES": "5"})
+                 env={"SLIMPAJAMA_ABORT_AFTER_UNITS": "5"})
     assert killed.returncode == 137  # died like kill -9 after committing its 5th scanned file
     partial = tmp_path / "resumed.partial" / "_work"
     assert len(os.listdir(partial / "progress" / "scan")) == 5
@@ -124,3 +124,49 @@ def test_dedup_prints_progress_lines_on_stderr_and_quiet_prints_none(tmp_path):
     assert "scan:" not in done.stdout  # stdout keeps only the table
     quiet = cli("dedup", "--input", str(FIXTURES), "--output", str(tmp_path / "b"), "--quiet")
     assert quiet.returncode == 0 and stderr_lines(quiet) == []
+
+
+def tree_bytes(out: Path) -> dict[str, bytes]:
+    """Every file's bytes, report.html left out (it shows paths)."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != "report.html"}
+
+
+@pytest.fixture(scope="module")
+def dedup_output(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("resume") / "sp"
+    assert cli("dedup", "--input", str(FIXTURES), "--output", str(out), "-q").returncode == 0
+    return out
+
+
+@pytest.mark.beam
+@pytest.mark.slow
+def test_mix_then_tokenize_killed_mid_run_resume_to_the_same_bytes(dedup_output, tmp_path):
+    mix_args = ["--mixture", "slimpajama-627b", "--holdout", "0.1", "--counter", "bytes", "-q"]
+    fresh = tmp_path / "fresh"
+    assert cli("mix", "--input", str(dedup_output), "--output", str(fresh), *mix_args).returncode == 0
+    resumed = tmp_path / "resumed"
+    killed = cli("mix", "--input", str(dedup_output), "--output", str(resumed), *mix_args,
+                 env={"SLIMPAJAMA_ABORT_AFTER_UNITS": "3"})
+    assert killed.returncode == 137
+    assert len(os.listdir(tmp_path / "resumed.tmp" / "progress" / "scan")) == 3
+    refused = cli("mix", "--input", str(dedup_output), "--output", str(resumed), *mix_args[:-1],
+                  "--seed", "5", "--resume")
+    assert refused.returncode == 2
+    assert stderr_lines(refused) == [
+        "slimpajama: error: cannot resume: the options differ from the interrupted run's (seed)"]
+    done = cli("mix", "--input", str(dedup_output), "--output", str(resumed), *mix_args, "--resume")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert tree_bytes(resumed) == tree_bytes(fresh) and not (tmp_path / "resumed.tmp").exists()
+
+    tok_fresh, tok_resumed = tmp_path / "tok-fresh", tmp_path / "tok-resumed"
+    assert cli("tokenize", "--input", str(fresh), "--output", str(tok_fresh), "-q").returncode == 0
+    killed = cli("tokenize", "--input", str(fresh), "--output", str(tok_resumed), "-q",
+                 env={"SLIMPAJAMA_ABORT_AFTER_UNITS": "1"})
+    assert killed.returncode == 137
+    assert len(os.listdir(tmp_path / "tok-resumed.tmp" / "progress" / "tokenize")) == 1
+    nothing = cli("tokenize", "--input", str(fresh), "--output", str(tmp_path / "other"), "--resume")
+    assert nothing.returncode == 2 and "nothing to resume" in stderr_lines(nothing)[-1]
+    done = cli("tokenize", "--input", str(fresh), "--output", str(tok_resumed), "--resume", "-q")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert tree_bytes(tok_resumed) == tree_bytes(tok_fresh)

@@ -159,7 +159,7 @@ def test_megatron_pipeline_end_to_end(release, tmp_path) -> None:
         for name, digest in shard["files"].items():
             assert hashlib.sha256(files[name]).hexdigest() == digest
     assert sorted(files) == sorted(
-        ["manifest.json"]
+        ["manifest.json", "report.html"]
         + [n for s in manifest["splits"].values() for sh in s["shards"] for n in sh["files"]]
     )
     assert json.loads(files["manifest.json"]) == manifest
@@ -226,7 +226,7 @@ def test_cli_tokenize_and_refusals(release, tmp_path) -> None:
     result = runner.invoke(tokenize_command, args)
     assert result.exit_code == 0, result.output
     assert "validation: 5 documents" in result.output
-    assert sorted(os.listdir(out)) == ["manifest.json", "validation"]
+    assert sorted(os.listdir(out)) == ["manifest.json", "report.html", "validation"]
     before = tree_bytes(str(out))
     refused = runner.invoke(tokenize_command, args)
     assert refused.exit_code == 2 and "not empty" in refused.output

@@ -11,7 +11,7 @@ Exit status: 0 ok; 1 --strict and some record was quarantined; 2 usage or input 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -98,11 +98,12 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
     if cfg.strict and report["issues"]["by_kind"].get("quarantined", 0):
         fail(f"--strict: {report['issues']['by_kind']['quarantined']} records quarantined", status=1)
     if mixture:
-        mix_after_dedup(cfg.output, output, mixture, holdout, bool(cfg.overwrite), list(ctx.args))
+        mix_after_dedup(cfg.output, output, mixture, holdout, bool(cfg.overwrite), list(ctx.args),
+                        progress=None if quiet else sys.stderr)
 
 
 def mix_after_dedup(dedup_output: str, output: str, mixture: str, holdout: float | None,
-                    overwrite: bool, beam_args: list[str]) -> None:
+                    overwrite: bool, beam_args: list[str], progress: TextIO | None) -> None:
     """`dedup --mixture`: the mix stage on the fresh dedup output, with default mix options."""
     from slimpajama.core.mixture import load_mixture
     from slimpajama.core.split import HOLDOUT_FRACTION
@@ -112,7 +113,8 @@ def mix_after_dedup(dedup_output: str, output: str, mixture: str, holdout: float
 
     try:
         config = MixConfig(load_mixture(mixture), holdout=HOLDOUT_FRACTION if holdout is None else holdout)
-        report = run_mix(dedup_output, output, config, overwrite=overwrite, beam_args=beam_args)
+        report = run_mix(dedup_output, output, config, overwrite=overwrite, beam_args=beam_args,
+                         progress=progress)
     except (ValueError, FileExistsError) as error:
         fail(str(error))
     print_mix_table(report)

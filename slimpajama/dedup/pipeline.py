@@ -19,8 +19,6 @@ from __future__ import annotations
 import heapq
 import io
 import json
-import os
-import pickle
 import re
 import time
 import uuid
@@ -70,13 +68,12 @@ from slimpajama.dedup.scan import (
 from slimpajama.dedup.verify import VerifyCounts, sum_counts, verify_buckets
 from slimpajama.io.inputs import InputFile, Issue, discover_inputs
 from slimpajama.io.release import read_zstd_lines, release_relpath, write_release_file
-from slimpajama.progress import is_done, mark_done
+from slimpajama.progress import mark_done
+from slimpajama.resume import run_unit
 
 WORK = "_work"
 SCAN_STAGE = "scan"
 WRITE_STAGE = "write"
-ABORT_ENV = "SLIMPAJAMA_ABORT_AFTER_FILES"
-_committed_files = 0
 QUARANTINE_DIR = "quarantine"  # part-NNNNN.jsonl
 DUPLICATES_DIR = "duplicates"  # part-NNNNN.parquet
 EDGES_DIR = "edges"  # part-NNNNN.parquet
@@ -143,18 +140,8 @@ class ScanFile(beam.DoFn):
         self._timer = _Timed("scan")
 
     def process(self, f: InputFile) -> Iterator[Any]:
-        work = FileSystems.join(self._root, WORK)
-        unit = f"{f.index:05d}"
-        if is_done(work, SCAN_STAGE, unit):  # --resume: this file was scanned and committed
-            outputs = read_scan_result(self._root, f.index)
-        else:
-            outputs = list(self._scan(f))
-            write_scan_result(self._root, f.index, outputs)
-            counts = next(v for tag, v in outputs if tag == "counts")
-            mark_done(work, SCAN_STAGE, unit, docs=sum(row["docs_in"] for row in counts.values()),
-                      nbytes=sum(row["bytes_in"] for row in counts.values()),
-                      disk_bytes=FileSystems.match([f.path])[0].metadata_list[0].size_in_bytes)
-            abort_for_tests()
+        outputs = run_unit(FileSystems.join(self._root, WORK), SCAN_STAGE, f"{f.index:05d}",
+                           lambda: list(self._scan(f)), lambda outputs: scan_stats(f, outputs))
         for tag, value in outputs:
             yield value if tag == "bands" else beam.pvalue.TaggedOutput(tag, value)
 
@@ -190,37 +177,12 @@ class ScanFile(beam.DoFn):
             yield "issue", (audit_part(f.index), issues)
 
 
-def scan_result_path(root: str, file_index: int) -> str:
-    """Where one input file's scan outputs are kept for `--resume`."""
-    return FileSystems.join(root, WORK, "scanned", f"file-{file_index:05d}.pickle")
-
-
-def write_scan_result(root: str, file_index: int, outputs: list[tuple[str, Any]]) -> None:
-    """Commit one file's scan outputs (band-key blocks, short, issues, counts: ints and bytes, no
-    text) by a temporary name and a rename, before its completion marker."""
-    final = scan_result_path(root, file_index)
-    temporary = f"{final}.tmp-{uuid.uuid4().hex}"
-    with FileSystems.create(temporary) as handle:
-        handle.write(pickle.dumps(outputs, protocol=pickle.HIGHEST_PROTOCOL))
-    FileSystems.rename([temporary], [final])
-
-
-def read_scan_result(root: str, file_index: int) -> list[tuple[str, Any]]:
-    """The outputs `write_scan_result` committed for one input file."""
-    with FileSystems.open(scan_result_path(root, file_index)) as handle:
-        return pickle.loads(handle.read())
-
-
-def abort_for_tests() -> None:
-    """Fault injection for the resume tests: with SLIMPAJAMA_ABORT_AFTER_FILES=N, the process
-    dies like `kill -9` right after it committed its Nth scanned file."""
-    limit = os.environ.get(ABORT_ENV)
-    if limit is None:
-        return
-    global _committed_files  # noqa: PLW0603  one count per worker process
-    _committed_files += 1
-    if _committed_files >= int(limit):
-        os._exit(137)
+def scan_stats(f: InputFile, outputs: list[tuple[str, Any]]) -> dict[str, int]:
+    """Progress counts of one scanned file: documents and text bytes in, bytes on disk."""
+    counts = next(value for tag, value in outputs if tag == "counts")
+    return {"docs": sum(row["docs_in"] for row in counts.values()),
+            "nbytes": sum(row["bytes_in"] for row in counts.values()),
+            "disk_bytes": FileSystems.match([f.path])[0].metadata_list[0].size_in_bytes}
 
 
 def partition_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, bytes]]:

@@ -40,13 +40,7 @@ from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.inputs import InputError, InputFile, discover_inputs, unrecognized_files
 from slimpajama.progress import ProgressPrinter, Stage, finished_units
 from slimpajama.report import write_report_html
-from slimpajama.resume import (
-    ResumeRefused,
-    check_resumable,
-    fingerprint,
-    input_listing,
-    write_fingerprint,
-)
+from slimpajama.resume import fingerprint, input_listing, prepare_work
 
 VERSIONED_PACKAGES = ("apache-beam", "numpy", "datasketch", "ftfy", "xxhash", "zstandard", "pyarrow")
 
@@ -174,22 +168,6 @@ def run_fingerprint(cfg: DedupConfig, files: list[InputFile]) -> dict[str, Any]:
     return fingerprint("dedup", options, input_listing({f.relpath: f.path for f in files}))
 
 
-def prepare_partial(partial: str, run: dict[str, Any], resume: bool) -> int:
-    """Make the temporary output `partial` ready for the run `run` (a fingerprint): with `resume`,
-    check that it belongs to this very run and return how many input files it already scanned;
-    else remove any leftover and start afresh."""
-    work = FileSystems.join(partial, WORK)
-    if resume:
-        if not FileSystems.exists(partial):
-            raise ResumeRefused(f"nothing to resume: {partial} does not exist")
-        check_resumable(work, run)
-        return len(finished_units(work, SCAN_STAGE))
-    if FileSystems.exists(partial):
-        FileSystems.delete([partial])
-    write_fingerprint(work, run)
-    return 0
-
-
 def run_dedup(cfg: DedupConfig, beam_args: list[str], *, resume: bool = False,
               progress: TextIO | None = sys.stderr) -> dict[str, Any] | None:
     """Run dedup end to end; the report, or None for a Dataflow dry run (nothing is executed).
@@ -203,7 +181,9 @@ def run_dedup(cfg: DedupConfig, beam_args: list[str], *, resume: bool = False,
     files = discover_inputs(cfg.input)
     partial = partial_path(cfg.output)
     run_id = run_fingerprint(cfg, files)
-    resumed_files = prepare_partial(partial, run_id, resume)
+    work = FileSystems.join(partial, WORK)
+    prepare_work(work, run_id, resume, leftover=partial)
+    resumed_files = len(finished_units(work, SCAN_STAGE)) if resume else 0
     total_bytes = sum(size for _, size, _ in run_id["inputs"])
     stages = [Stage(SCAN_STAGE, "files", len(files), total_bytes), Stage(WRITE_STAGE, "files", len(files))]
     started = time.time()

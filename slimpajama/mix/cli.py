@@ -5,6 +5,7 @@ Unknown `--options` are passed through to Apache Beam. Exit status: 0 ok; 2 usag
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ import click
 from slimpajama.core.mixture import mixture_names
 from slimpajama.core.split import HOLDOUT_FRACTION
 from slimpajama.mix.counters import COUNTERS
+from slimpajama.resume import ResumeRefused
 
 
 def print_mix_table(report: dict[str, Any]) -> None:
@@ -56,11 +58,14 @@ def print_mix_table(report: dict[str, Any]) -> None:
 @click.option("--no-near", is_flag=True, help="Exact decontamination only (no MinHash of train).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --output.")
 @click.option("--runner", default="FnApiRunner", show_default=True, help="Beam runner.")
+@click.option("--resume", is_flag=True, help="Reuse the finished work of an interrupted run of this same command (same options, version and inputs).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.pass_context
 def mix_command(ctx: click.Context, input_root: str, mixture: str, output: str, tokens: int | None,
                 epochs: float | None, seed: int, holdout: float, files_per_chunk: int,
                 docs_per_file: int, bytes_per_file: int, counter: str | None,
-                near_threshold: float, no_near: bool, overwrite: bool, runner: str) -> None:
+                near_threshold: float, no_near: bool, overwrite: bool, runner: str, resume: bool,
+                quiet: bool) -> None:
     """Reweight sources to a mixture, split off validation/test, decontaminate and shuffle.
 
     Writes OUTPUT/{train,validation,test}/chunk*/example_*.jsonl.zst and report.json.
@@ -84,8 +89,9 @@ def mix_command(ctx: click.Context, input_root: str, mixture: str, output: str, 
             near=None if no_near else NearParams(threshold=near_threshold),
         )
         report = run_mix(input_root, output, config, overwrite=overwrite,
-                         beam_args=[f"--runner={runner}", *ctx.args])
-    except (ValueError, FileExistsError) as error:
+                         beam_args=[f"--runner={runner}", *ctx.args], resume=resume,
+                         progress=None if quiet else sys.stderr)
+    except (ValueError, FileExistsError, ResumeRefused) as error:
         click.echo(f"slimpajama: error: {error}", err=True)
         ctx.exit(2)
     if report is None:

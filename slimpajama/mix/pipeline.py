@@ -63,10 +63,13 @@ from slimpajama.io.release import (
 from slimpajama.mix.config import MixConfig
 from slimpajama.mix.counters import counting_threads, token_counter
 from slimpajama.mix.decontam import HoldoutIndex, NearParams, build_holdout_index, contaminations
+from slimpajama.resume import run_unit
 
 BINS_DIR = "_bins"
 SHUFFLE_DIR = "_shuffle"
 SUMMARY_NAME = "_summary.json"
+SCAN_STAGE = "scan"
+SPILL_STAGE = "spill"
 SPILL_ZSTD_LEVEL = 1
 DECONTAM_BATCH_DOCS = 256
 SCAN_BATCH_DOCS = 256
@@ -202,8 +205,8 @@ class ScanFile(beam.DoFn):
     `SCAN_BATCH_DOCS` documents at a time on `counting_threads` threads (the GPT-2 encoder
     releases the GIL)."""
 
-    def __init__(self, root: str, config: MixConfig) -> None:
-        self.root, self.config = root, config
+    def __init__(self, root: str, work: str, config: MixConfig) -> None:
+        self.root, self.work, self.config = root, work, config
 
     def setup(self) -> None:
         self.count_tokens = token_counter(self.config.counter)
@@ -225,23 +228,43 @@ class ScanFile(beam.DoFn):
         return [count for part in counted for count in part]
 
     def process(self, item: tuple[int, str]) -> Iterator[Any]:
-        _, relpath = item
+        file_index, relpath = item
+        outputs = run_unit(self.work, SCAN_STAGE, f"{file_index:05d}",
+                           lambda: list(self.scan(relpath)), unit_stats)
+        for tag, value in outputs:
+            if tag == "histogram":
+                yield value
+            elif tag == "holdout":
+                yield beam.pvalue.TaggedOutput(tag, value)
+
+    def scan(self, relpath: str) -> Iterator[tuple[str, Any]]:
+        """("holdout", HeldOut) per held-out document, then ("histogram", (set name,
+        SourceHistogram)) per source of the file; ("stats", (docs, bytes)) last."""
         seed = self.config.seed
         columns: dict[str, tuple[list[int], list[int], list[int]]] = {}
         docs = read_docs(self.root, relpath)
+        n_docs = n_bytes = 0
         while batch := list(itertools.islice(docs, SCAN_BATCH_DOCS)):
             token_counts = self.count_batch([doc.text for doc in batch])
             for doc, tokens in zip(batch, token_counts, strict=True):
                 nbytes = len(doc.text.encode("utf-8"))
+                n_docs, n_bytes = n_docs + 1, n_bytes + nbytes
                 buckets, file_tokens, file_bytes = columns.setdefault(doc.set_name, ([], [], []))
                 buckets.append(selection_bucket(seed, relpath, doc.line))
                 file_tokens.append(tokens)
                 file_bytes.append(nbytes)
                 split = split_of(seed, relpath, doc.line, self.threshold)
                 if split != "train":
-                    yield beam.pvalue.TaggedOutput("holdout", HeldOut(split, doc, tokens, nbytes))
+                    yield "holdout", HeldOut(split, doc, tokens, nbytes)
         for name in sorted(columns):
-            yield name, SourceHistogram.from_docs(*columns[name])
+            yield "histogram", (name, SourceHistogram.from_docs(*columns[name]))
+        yield "progress", (n_docs, n_bytes)
+
+
+def unit_stats(outputs: list[tuple[str, Any]]) -> dict[str, int]:
+    """Progress counts of one unit: its ("progress", (docs, bytes)) output."""
+    docs, nbytes = next(value for tag, value in outputs if tag == "progress")
+    return {"docs": docs, "nbytes": nbytes}
 
 
 class SpillRange(NamedTuple):
@@ -324,9 +347,18 @@ class SpillFile(beam.DoFn):
     def process(self, item: tuple[int, str], plan: MixPlan, index: HoldoutIndex,
                 bins: Mapping[str, ShuffleBins]) -> Iterator[Any]:
         file_index, relpath = item
+        yield from run_unit(self.work, SPILL_STAGE, f"{file_index:05d}",
+                            lambda: list(self.spill(file_index, relpath, plan, index, bins)),
+                            lambda outputs: {"docs": self.docs_read})
+
+    def spill(self, file_index: int, relpath: str, plan: MixPlan, index: HoldoutIndex,
+              bins: Mapping[str, ShuffleBins]) -> Iterator[Any]:
+        """Every output of one input file (main and tagged), its spill files written on the way."""
         spill = SpillBuffer(self.work, file_index, self.config.spill_bytes)
         docs = read_docs(self.root, relpath)
+        self.docs_read = 0
         while batch := list(itertools.islice(docs, DECONTAM_BATCH_DOCS)):
+            self.docs_read += len(batch)
             yield from self.spill_batch(batch, plan, index, bins, spill)
         yield from spill.flush()
 
@@ -454,7 +486,7 @@ def build_mix_pipeline(pipeline: beam.Pipeline, input_root: str, work: str,
              | "Root" >> beam.Create([input_root])
              | "Files" >> beam.FlatMap(lambda root: enumerate(input_relpaths(root)))
              | "Spread" >> beam.Reshuffle())
-    scanned = files | "Scan" >> beam.ParDo(ScanFile(input_root, config)).with_outputs(
+    scanned = files | "Scan" >> beam.ParDo(ScanFile(input_root, work, config)).with_outputs(
         "holdout", main="histograms")
     plan = beam.pvalue.AsSingleton(
         scanned.histograms

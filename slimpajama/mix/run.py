@@ -4,10 +4,11 @@ histogram, decontamination removals) and move everything into `<output>/`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -20,12 +21,17 @@ from slimpajama.io.release import SPLITS, delete_tree, is_empty_dir, release_rel
 from slimpajama.mix.config import MixConfig
 from slimpajama.mix.pipeline import (
     BINS_DIR,
+    SCAN_STAGE,
+    SPILL_STAGE,
     SUMMARY_NAME,
     amount_counts,
     build_mix_pipeline,
     input_relpaths,
     sum_counts,
 )
+from slimpajama.progress import ProgressPrinter, Stage
+from slimpajama.report import write_report_html
+from slimpajama.resume import fingerprint, input_listing, prepare_work
 
 REPORT_NAME = "report.json"
 HOLDOUT_SPLITS = ("validation", "test")
@@ -165,13 +171,23 @@ def launch_mix(input_root: str, work: str, config: MixConfig,
     return result
 
 
+def mix_fingerprint(input_root: str, relpaths: Sequence[str], config: MixConfig) -> dict[str, Any]:
+    """What `--resume` compares for a mix: every MixConfig field, the version and the inputs."""
+    options = {f.name: repr(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    listing = input_listing({relpath: FileSystems.join(input_root, relpath) for relpath in relpaths})
+    return fingerprint("mix", options, listing)
+
+
 def run_mix(input_root: str, output: str, config: MixConfig, *, overwrite: bool = False,
-            beam_args: Sequence[str] = ()) -> dict[str, Any] | None:
+            beam_args: Sequence[str] = (), resume: bool = False,
+            progress: TextIO | None = None) -> dict[str, Any] | None:
     """Mix the release at `input_root` into a release at `output`; returns the report, or None
-    for a Dataflow dry run (nothing is read or written).
+    for a Dataflow dry run (nothing is read or written). `resume` reuses the files an
+    interrupted run of the same mix finished; `progress` gets progress lines (None: nowhere).
 
     Raises FileExistsError when `output` is not empty and `overwrite` is False, ValueError when
-    `output` is (inside) the input or the input has no train files."""
+    `output` is (inside) the input or the input has no train files, ResumeRefused when `resume`
+    finds no matching interrupted run."""
     options = pipeline_options(beam_args)
     input_root = input_root if "://" in input_root else os.path.abspath(input_root)
     output = (output if "://" in output else os.path.abspath(output)).rstrip("/")
@@ -183,9 +199,17 @@ def run_mix(input_root: str, output: str, config: MixConfig, *, overwrite: bool 
         raise ValueError(f"output {output} must not be the input {input_root} or inside it")
     if not is_empty_dir(output) and not overwrite:
         raise FileExistsError(f"{output} is not empty (pass overwrite to replace it)")
-    if not input_relpaths(input_root):
+    relpaths = input_relpaths(input_root)
+    if not relpaths:
         raise ValueError(f"no train release files under {input_root}")
-    delete_tree(work)
-    launch_mix(input_root, work, config, options)
+    run = mix_fingerprint(input_root, relpaths, config)
+    prepare_work(work, run, resume)
+    disk_bytes = sum(size for _, size, _ in run["inputs"])
+    stages = [Stage(SCAN_STAGE, "files", len(relpaths), disk_bytes),
+              Stage(SPILL_STAGE, "files", len(relpaths))]
+    with ProgressPrinter(work, stages, stream=progress):
+        launch_mix(input_root, work, config, options)
     delete_tree(output)
-    return finish_mix(work, output, config, input_root)
+    report = finish_mix(work, output, config, input_root)
+    write_report_html(output)
+    return report

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from slimpajama.console import InputProblem
 from slimpajama.io.release import SPLITS
+from slimpajama.resume import ResumeRefused
 
 
 def _parse_splits(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -62,6 +65,8 @@ def _parse_splits(_ctx: click.Context, _param: click.Parameter, value: str) -> t
 )
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("--runner", default="FnApiRunner", show_default=True, help="Beam runner.")
+@click.option("--resume", is_flag=True, help="Reuse the finished work of an interrupted run of this same command (same options, version and inputs).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.pass_context
 def tokenize_command(
     ctx: click.Context,
@@ -73,6 +78,8 @@ def tokenize_command(
     shard_tokens: int,
     overwrite: bool,
     runner: str,
+    resume: bool,
+    quiet: bool,
 ) -> None:
     """GPT-2-tokenize a release folder into training shards (each document -> ids + [50256]).
 
@@ -98,8 +105,10 @@ def tokenize_command(
             options,
             overwrite=overwrite,
             beam_args=[f"--runner={runner}", *ctx.args],
+            resume=resume,
+            progress=None if quiet else sys.stderr,
         )
-    except (FileExistsError, ValueError) as error:
+    except (FileExistsError, ValueError, ResumeRefused) as error:
         raise InputProblem(str(error)) from error
     if manifest is None:
         click.echo("dry run: the pipeline was translated, nothing was read or written")

@@ -38,11 +38,13 @@ from slimpajama.io.beam_options import pipeline_options
 from slimpajama.io.release import list_release_files, read_release_file
 from slimpajama.io.shards import TOKEN_DTYPE, write_hdf5_file, write_megatron_shard
 from slimpajama.io.tokenizer import EOS_ID, encode_documents, gpt2_encoding, tokenizer_identity
+from slimpajama.resume import run_unit
 from slimpajama.tokenize.config import TokenizeOptions
 
 ENCODE_BATCH_DOCS = 256
 MANIFEST_NAME = "manifest.json"
 PARTS_DIR = "_parts"
+TOKENIZE_STAGE = "tokenize"
 
 
 # ---------------------------------------------------------------- pure functions
@@ -301,8 +303,13 @@ class TokenizeFileFn(beam.DoFn):
 
     def process(self, item: tuple[str, int, str]) -> Iterator[dict[str, Any]]:
         split, index, path = item
-        counts = tokenize_release_file(path, part_prefix(self._root, split, index))
-        yield {"split": split, "index": index, **counts}
+        yield from run_unit(
+            self._root, TOKENIZE_STAGE, f"{split}-{index:05d}",
+            lambda: [{"split": split, "index": index,
+                      **tokenize_release_file(path, part_prefix(self._root, split, index))}],
+            lambda outputs: {"docs": outputs[0]["documents"],
+                             "disk_bytes": FileSystems.match([path])[0].metadata_list[0].size_in_bytes},
+        )
 
 
 def input_files(input_root: str, splits: Sequence[str]) -> list[tuple[str, int, str]]:
