@@ -162,11 +162,11 @@ class TreeRss:
         return self.peak
 
 
-def run_cli(args: list[str]) -> dict[str, float]:
-    """Run `slimpajama dedup ARGS`; wall seconds, CPU seconds of the tree, peak tree RSS."""
+def run_cli(args: list[str], command: str = "dedup") -> dict[str, float]:
+    """Run `slimpajama COMMAND ARGS`; wall seconds, CPU seconds of the tree, peak tree RSS."""
     before = os.times()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "slimpajama.cli", "dedup", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "slimpajama.cli", command, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     rss = TreeRss(proc.pid)
     out, err = proc.communicate()
@@ -174,7 +174,7 @@ def run_cli(args: list[str]) -> dict[str, float]:
     peak = rss.stop()
     after = os.times()
     if proc.returncode != 0:
-        raise RuntimeError(f"dedup failed ({proc.returncode}): {err[-2000:]}")
+        raise RuntimeError(f"{command} failed ({proc.returncode}): {err[-2000:]}")
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(peak / 2**20, 1),
             "summary": out.strip().splitlines()}

@@ -59,7 +59,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     mb = 25 if args.quick else args.mb
     runs = {}
     for size in (mb, mb * args.factor):
-        rp, text_bytes, _ = corpus(size * 1_000_000)
+        rp, text_bytes, _, _ = corpus(size * 1_000_000)
         measured = run_chain(rp, DATA / f"scale-{size}mb-work")
         for row in measured.values():
             row["mb_per_s"] = round(text_bytes / 1e6 / row["wall_s"], 2)
