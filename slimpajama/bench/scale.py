@@ -49,6 +49,34 @@ def ratios(small: dict[str, Any], big: dict[str, Any], factor: float) -> dict[st
     return rows
 
 
+def clustering_bytes_per_document(docs: int = 1_000_000, cluster_size: int = 4) -> dict[str, Any]:
+    """Peak memory of the one-worker clustering (`removed_of_edges`) per clustered document,
+    measured with tracemalloc (numpy reports its buffers to it) on `docs` documents in clusters of
+    `cluster_size` joined as stars; the edge records themselves are counted separately."""
+    import tracemalloc
+
+    import numpy as np
+
+    from slimpajama.dedup.edges import EDGE, NOT_VERIFIED, removed_of_edges
+    from slimpajama.dedup.scan import SET_NAME_LIST
+
+    keys = np.arange(docs, dtype=np.uint64) * np.uint64(7919) + np.uint64(1 << 32)
+    members = np.arange(docs).reshape(-1, cluster_size)
+    edges = np.zeros(members[:, 1:].size, dtype=EDGE)
+    edges["a"] = keys[np.repeat(members[:, 0], cluster_size - 1)]
+    edges["b"] = keys[members[:, 1:].ravel()]
+    edges["jaccard"] = NOT_VERIFIED
+    edges["a_nbytes"] = edges["b_nbytes"] = 5_000
+    tracemalloc.start()
+    removed = sum(1 for _ in removed_of_edges(edges, "first", SET_NAME_LIST, SET_NAME_LIST))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"documents": docs, "edges": len(edges), "removed": removed,
+            "peak_bytes_per_document": round(peak / docs, 1),
+            "edge_record_bytes_per_document": round(edges.nbytes / docs, 1),
+            "target_bytes_per_document": 200}
+
+
 def main(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m slimpajama.bench scale")
     parser.add_argument("--mb", type=int, default=500, help="size of the 1x corpus in MB of text")
@@ -69,7 +97,11 @@ def main(argv: list[str]) -> dict[str, Any]:
             f"{c} {m['wall_s']} s / {m['peak_rss_mb']} MB RSS" for c, m in measured.items()))
     small, big = (runs[k]["commands"] for k in runs)
     factor = runs[f"{mb * args.factor}mb"]["text_mb"] / runs[f"{mb}mb"]["text_mb"]
-    result = {"runs": runs, "ratios": ratios(small, big, factor), "factor": round(factor, 3)}
+    result = {"runs": runs, "ratios": ratios(small, big, factor), "factor": round(factor, 3),
+              "clustering": clustering_bytes_per_document(200_000 if args.quick else 1_000_000)}
+    print(f"[scale] clustering: {result['clustering']['peak_bytes_per_document']} bytes per clustered "
+          f"document + {result['clustering']['edge_record_bytes_per_document']} of edge records "
+          f"(target <= 200 in all)")
     for command, row in result["ratios"].items():
         print(f"[scale] {command}: peak RSS x{row['peak_rss_ratio']} (target <= {RSS_RATIO_TARGET}), "
               f"s/MB x{row['seconds_per_mb_ratio']} (target <= {SECONDS_PER_MB_RATIO_TARGET})")
