@@ -22,13 +22,17 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from typing import NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions
 
 PROGRESS_DIR = "progress"
 INTERVAL_ENV = "SLIMPAJAMA_PROGRESS_INTERVAL"
 DEFAULT_INTERVAL = 10.0  # seconds between two progress lines of a running stage
+LOCAL_RUNNERS = frozenset({"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner",
+                           "SwitchingDirectRunner"})
+"""Runners whose work runs in or next to this process (everything else gets a job line)."""
 
 
 class Stage(NamedTuple):
@@ -181,3 +185,18 @@ class ProgressPrinter:
                 self._last_line[stage.name] = now
                 self._say(progress_line(stage, marks, elapsed))
             return
+
+
+def run_to_completion(pipeline: Any, stream: TextIO | None = None) -> Any:
+    """Run a Beam pipeline and wait for it. On a runner that is not local, first say on `stream`
+    what is known: the runner, its job id and where its own monitoring is."""
+    result = pipeline.run()
+    runner = pipeline.options.view_as(StandardOptions).runner or "DirectRunner"
+    if stream is not None and runner not in LOCAL_RUNNERS:
+        job_id = getattr(result, "job_id", None)
+        stream.write(f"{runner}: job {job_id() if callable(job_id) else '(no id)'} submitted; "
+                     "stage progress below, details in the runner's own monitoring "
+                     "(Dataflow: the job page of the Cloud console)\n")
+        stream.flush()
+    result.wait_until_finish()
+    return result

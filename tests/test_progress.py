@@ -13,6 +13,7 @@ from slimpajama.progress import (
     finished_units,
     mark_done,
     progress_line,
+    run_to_completion,
 )
 
 
@@ -70,3 +71,37 @@ def test_printer_prints_start_progress_and_end_lines_per_stage(tmp_path):
 def test_quiet_printer_prints_nothing(tmp_path):
     with ProgressPrinter(str(tmp_path), [Stage("scan", "files", 1)], stream=None):
         pass
+
+
+class FakeResult:
+    def __init__(self) -> None:
+        self.waited = False
+
+    def job_id(self) -> str:
+        return "2026-12-01_12_00_00-123"
+
+    def wait_until_finish(self) -> None:
+        self.waited = True
+
+
+class FakePipeline:
+    def __init__(self, runner: str) -> None:
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        self.options = PipelineOptions([f"--runner={runner}"])
+        self.result = FakeResult()
+
+    def run(self) -> FakeResult:
+        return self.result
+
+
+def test_a_non_local_runner_says_its_job_id_and_a_local_one_says_nothing():
+    stream = io.StringIO()
+    dataflow = FakePipeline("DataflowRunner")
+    assert run_to_completion(dataflow, stream) is dataflow.result and dataflow.result.waited
+    assert stream.getvalue() == (
+        "DataflowRunner: job 2026-12-01_12_00_00-123 submitted; stage progress below, details in the "
+        "runner's own monitoring (Dataflow: the job page of the Cloud console)\n")
+    local = io.StringIO()
+    assert run_to_completion(FakePipeline("FnApiRunner"), local).waited
+    assert local.getvalue() == ""

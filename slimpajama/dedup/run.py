@@ -38,7 +38,7 @@ from slimpajama.dedup.pipeline import (
 )
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.inputs import InputError, InputFile, discover_inputs, unrecognized_files
-from slimpajama.progress import ProgressPrinter, Stage, finished_units
+from slimpajama.progress import ProgressPrinter, Stage, finished_units, run_to_completion
 from slimpajama.report import write_report_html
 from slimpajama.resume import fingerprint, input_listing, prepare_work
 
@@ -149,13 +149,13 @@ def _replace_output(partial: str, output: str) -> None:
     FileSystems.delete([partial])
 
 
-def launch(cfg: DedupConfig, options: PipelineOptions) -> beam.runners.runner.PipelineResult:
-    """Build the dedup pipeline into `<output>.partial` and run it to completion."""
+def launch(cfg: DedupConfig, options: PipelineOptions,
+           progress: TextIO | None = None) -> beam.runners.runner.PipelineResult:
+    """Build the dedup pipeline into `<output>.partial` and run it to completion (a non-local
+    runner's job id goes to `progress`)."""
     pipeline = beam.Pipeline(options=options)
     build_dedup_pipeline(pipeline, cfg, partial_path(cfg.output))
-    result = pipeline.run()
-    result.wait_until_finish()
-    return result
+    return run_to_completion(pipeline, progress)
 
 
 RUN_OPTIONS_IGNORED = ("overwrite", "strict")
@@ -189,7 +189,7 @@ def run_dedup(cfg: DedupConfig, beam_args: list[str], *, resume: bool = False,
     started = time.time()
     try:
         with ProgressPrinter(FileSystems.join(partial, WORK), stages, stream=progress):
-            result = launch(cfg, options)
+            result = launch(cfg, options, progress)
     except Exception as error:  # runners wrap worker exceptions; surface ours by their message
         found = re.search(
             r"connected components did not converge in \d+ rounds \([^)]*\); "

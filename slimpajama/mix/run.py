@@ -29,7 +29,7 @@ from slimpajama.mix.pipeline import (
     input_relpaths,
     sum_counts,
 )
-from slimpajama.progress import ProgressPrinter, Stage
+from slimpajama.progress import ProgressPrinter, Stage, run_to_completion
 from slimpajama.report import write_report_html
 from slimpajama.resume import fingerprint, input_listing, prepare_work
 
@@ -160,15 +160,13 @@ def finish_mix(work: str, output: str, config: MixConfig, input_root: str) -> di
     return report
 
 
-def launch_mix(input_root: str, work: str, config: MixConfig,
-               options: PipelineOptions) -> PipelineResult:
+def launch_mix(input_root: str, work: str, config: MixConfig, options: PipelineOptions,
+               progress: TextIO | None = None) -> PipelineResult:
     """Build the mix pipeline into `work` and run it to completion (a Dataflow `--dry_run=True`
-    only translates it)."""
+    only translates it; a non-local runner's job id goes to `progress`)."""
     pipeline = beam.Pipeline(options=options)
     build_mix_pipeline(pipeline, input_root, work, config)
-    result = pipeline.run()
-    result.wait_until_finish()
-    return result
+    return run_to_completion(pipeline, progress)
 
 
 def mix_fingerprint(input_root: str, relpaths: Sequence[str], config: MixConfig) -> dict[str, Any]:
@@ -208,7 +206,7 @@ def run_mix(input_root: str, output: str, config: MixConfig, *, overwrite: bool 
     stages = [Stage(SCAN_STAGE, "files", len(relpaths), disk_bytes),
               Stage(SPILL_STAGE, "files", len(relpaths))]
     with ProgressPrinter(work, stages, stream=progress):
-        launch_mix(input_root, work, config, options)
+        launch_mix(input_root, work, config, options, progress)
     delete_tree(output)
     report = finish_mix(work, output, config, input_root)
     write_report_html(output)

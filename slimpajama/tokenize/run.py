@@ -14,7 +14,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.release import delete_tree, is_empty_dir, move_tree
-from slimpajama.progress import PROGRESS_DIR, ProgressPrinter, Stage
+from slimpajama.progress import PROGRESS_DIR, ProgressPrinter, Stage, run_to_completion
 from slimpajama.report import write_report_html
 from slimpajama.resume import RUN_FILE, UNITS_DIR, fingerprint, input_listing, prepare_work
 from slimpajama.tokenize.config import TokenizeOptions
@@ -66,7 +66,7 @@ def run_tokenize(
     stage = Stage(TOKENIZE_STAGE, "files", len(files), sum(size for _, size, _ in run["inputs"]))
     with ProgressPrinter(work_root, [stage], stream=progress):
         pipeline = build_tokenize_pipeline(input_root, work_root, options, beam_options)
-        pipeline.run().wait_until_finish()
+        run_to_completion(pipeline, progress)
     for leftover in (PARTS_DIR, RUN_FILE, PROGRESS_DIR, UNITS_DIR):
         delete_tree(FileSystems.join(work_root, leftover))
     with FileSystems.open(FileSystems.join(work_root, MANIFEST_NAME)) as handle:
