@@ -286,7 +286,7 @@ def test_every_components_path_gives_the_same_bytes(global_run, tmp_path, compon
 def test_unconverged_components_exit_4_with_one_line(tmp_path, monkeypatch):
     import slimpajama.dedup.run
 
-    def wrapped_failure(cfg, options):
+    def wrapped_failure(cfg, options, progress=None):
         raise RuntimeError(
             "Traceback ...\nslimpajama.clusters_beam.ComponentsNotConverged: connected components did "
             "not converge in 1 rounds (document key 7 is unsettled); rerun with --component-rounds 2"
