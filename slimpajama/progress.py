@@ -77,8 +77,10 @@ def is_done(work: str, stage: str, unit: str) -> bool:
     return FileSystems.exists(FileSystems.join(marker_dir(work, stage), f"{unit}.json"))
 
 
-def finished_units(work: str, stage: str) -> dict[str, Mark]:
-    """Unit name -> counts, for every committed marker of `stage` (none when the folder is absent)."""
+def finished_units(work: str, stage: str, known: dict[str, Mark] | None = None) -> dict[str, Mark]:
+    """Unit name -> counts, for every committed marker of `stage` (none when the folder is absent).
+    Markers already in `known` are not read again (a marker never changes once committed): a
+    polling driver lists the folder but reads each marker once."""
     pattern = FileSystems.join(marker_dir(work, stage), "*.json")
     try:
         found = FileSystems.match([pattern])[0].metadata_list
@@ -87,6 +89,9 @@ def finished_units(work: str, stage: str) -> dict[str, Mark]:
     marks = {}
     for meta in found:
         name = meta.path.rsplit("/", 1)[-1][: -len(".json")]
+        if known is not None and name in known:
+            marks[name] = known[name]
+            continue
         with FileSystems.open(meta.path) as handle:
             data = json.loads(handle.read())
         marks[name] = Mark(data["docs"], data["bytes"], data["disk_bytes"])
@@ -139,6 +144,7 @@ class ProgressPrinter:
         self._started: dict[str, float] = {}
         self._ended: set[str] = set()
         self._last_line: dict[str, float] = {}
+        self._marks: dict[str, dict[str, Mark]] = {stage.name: {} for stage in self._stages}
 
     def __enter__(self) -> ProgressPrinter:
         if self._stream is not None:
@@ -168,7 +174,8 @@ class ProgressPrinter:
         for index, stage in enumerate(self._stages):
             if stage.name in self._ended:
                 continue
-            marks = list(finished_units(self._work, stage.name).values())
+            self._marks[stage.name] = finished_units(self._work, stage.name, self._marks[stage.name])
+            marks = list(self._marks[stage.name].values())
             if stage.name not in self._started:
                 if not marks and index and self._stages[index - 1].name not in self._ended:
                     return  # an earlier stage is still running and this one has not begun

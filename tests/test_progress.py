@@ -44,6 +44,8 @@ def test_markers_round_trip_and_leave_no_temporary_files(tmp_path):
     assert finished_units(work, "scan") == {"00003": Mark(7, 1234, 99), "00001": Mark(1, 2, 0)}
     assert sorted(os.listdir(tmp_path / "progress" / "scan")) == ["00001.json", "00003.json"]
     assert finished_units(work, "write") == {}
+    stale = {"00003": Mark(0, 0, 0)}  # a known marker is not read again
+    assert finished_units(work, "scan", stale) == {"00003": Mark(0, 0, 0), "00001": Mark(1, 2, 0)}
 
 
 def test_printer_prints_start_progress_and_end_lines_per_stage(tmp_path):
@@ -68,9 +70,10 @@ def test_printer_prints_start_progress_and_end_lines_per_stage(tmp_path):
     ]
 
 
-def test_quiet_printer_prints_nothing(tmp_path):
-    with ProgressPrinter(str(tmp_path), [Stage("scan", "files", 1)], stream=None):
-        pass
+def test_quiet_printer_starts_no_thread(tmp_path):
+    with ProgressPrinter(str(tmp_path), [Stage("scan", "files", 1)], stream=None) as printer:
+        mark_done(str(tmp_path), "scan", "0", docs=1)
+    assert printer._thread.ident is None and printer._started == {}
 
 
 class FakeResult:
