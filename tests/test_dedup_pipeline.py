@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from slimpajama.cli import main
 from slimpajama.core.union_find import connected_components
-from slimpajama.dedup.pipeline import AUDIT_FILES_PER_PART, commit_part
+from slimpajama.dedup.pipeline import commit_part
+from slimpajama.dedup.units import AUDIT_FILES_PER_PART
 from slimpajama.io.release import list_release_files, read_release_file
 
 pytestmark = pytest.mark.beam
@@ -170,7 +171,12 @@ def test_a_part_is_committed_whole_by_rename(tmp_path):
     assert list((tmp_path / "_work" / "parts").iterdir()) == []  # no temporary left behind
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", [
+    ["--direct_running_mode", "multi_processing", "--direct_num_workers", "1"],
+    ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"],
+    ["--direct_num_workers", "1"],  # in-memory runner, scan and write inline
+    ["--direct_num_workers", "3"],  # in-memory runner, scan and write in a pool of 3 processes
+])
 def test_same_bytes_in_multiprocess_mode_other_hash_seed_and_file_order(global_run, tmp_path, workers):
     shuffled = tmp_path / "rp"
     files = sorted(p for p in FIXTURES.rglob("*") if p.is_file())
@@ -180,8 +186,7 @@ def test_same_bytes_in_multiprocess_mode_other_hash_seed_and_file_order(global_r
         shutil.copyfile(path, target)
     out = tmp_path / "sp"
     done = dedup_subprocess(
-        "--input", str(shuffled), "--output", str(out),
-        "--direct_running_mode", "multi_processing", "--direct_num_workers", workers,
+        "--input", str(shuffled), "--output", str(out), *workers,
         env={"PYTHONHASHSEED": "12345"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -256,10 +261,12 @@ def test_source_priority_keeps_the_wikipedia_copy_and_removes_the_c4_one(tmp_pat
 
 @pytest.mark.parametrize("components", [["--components", "union-find"], ["--components", "distributed"],
                                         ["--recipe", "BUDGET0"], ["--verify"]])
-def test_every_components_path_gives_the_same_bytes(global_run, tmp_path, components):
-    """auto (the default) runs the array union-find here; union-find forces it, distributed and
-    auto with an edge budget of 0 force the star rounds."""
+def test_every_components_path_gives_the_same_bytes(global_run, tmp_path, components, monkeypatch):
+    """auto (the default) runs the array union-find on a local runner; union-find forces it,
+    distributed forces the star rounds, and so does auto with an edge budget of 0 on a runner
+    taken for a distributed one (the run-time switch by edge count)."""
     if components == ["--recipe", "BUDGET0"]:
+        monkeypatch.setattr("slimpajama.dedup.pipeline.is_local_runner", lambda options: False)
         recipe = tmp_path / "budget0.json"
         recipe.write_text(json.dumps({"component_edge_budget": 0}))
         components = ["--recipe", str(recipe)]
@@ -286,7 +293,7 @@ def test_every_components_path_gives_the_same_bytes(global_run, tmp_path, compon
 def test_unconverged_components_exit_4_with_one_line(tmp_path, monkeypatch):
     import slimpajama.dedup.run
 
-    def wrapped_failure(cfg, options, progress=None):
+    def wrapped_failure(cfg, options, progress=None, processes=1):
         raise RuntimeError(
             "Traceback ...\nslimpajama.clusters_beam.ComponentsNotConverged: connected components did "
             "not converge in 1 rounds (document key 7 is unsettled); rerun with --component-rounds 2"

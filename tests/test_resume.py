@@ -93,6 +93,7 @@ def test_dedup_killed_mid_scan_resumes_to_the_same_bytes_and_refuses_other_optio
     assert cli("dedup", "--input", str(FIXTURES), "--output", str(fresh), "-q").returncode == 0
 
     killed = cli("dedup", "--input", str(FIXTURES), "--output", str(resumed), "-q",
+                 "--direct_num_workers", "1",  # scan in this process: it dies after exactly 5 files
                  env={"SLIMPAJAMA_ABORT_AFTER_UNITS": "5"})
     assert killed.returncode == 137  # died like kill -9 after committing its 5th scanned file
     partial = tmp_path / "resumed.partial" / "_work"

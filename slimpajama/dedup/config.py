@@ -19,8 +19,9 @@ PIPELINES_DIR = str(pipelines_dir())
 SCOPES = ("global", "local")
 COMPONENTS = ("auto", "union-find", "distributed")
 """How clusters are found: one worker's array union-find over all edges, large-star/small-star
-rounds keyed by document (no single-worker step), or `auto`: the first while the number of
-candidate edges is at most `component_edge_budget`, else the second. Same output bytes."""
+rounds keyed by document (no single-worker step), or `auto`: on a local runner the first, on a
+distributed runner the first while the number of candidate edges is at most
+`component_edge_budget`, else the second. Same output bytes."""
 
 
 class ConfigError(ValueError):

@@ -29,7 +29,6 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import zstandard
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
@@ -45,8 +44,6 @@ from slimpajama.dedup.edges import (
     NOT_VERIFIED,
     Edge,
     Removed,
-    band_entries,
-    band_partition,
     bucket_members,
     edge_objects,
     edge_records,
@@ -59,48 +56,34 @@ from slimpajama.dedup.edges import (
 from slimpajama.dedup.scan import (
     SET_INDEX,
     SET_NAME_LIST,
-    SignedBatch,
     doc_key,
     parse_staged_line,
-    scan_file,
     split_doc_key,
 )
+from slimpajama.dedup.units import (
+    SCAN_STAGE,
+    WORK,
+    WRITE_STAGE,
+    audit_part,
+    scan_unit,
+    staged_path,
+    write_unit,
+)
 from slimpajama.dedup.verify import VerifyCounts, sum_counts, verify_buckets
+from slimpajama.io.beam_options import is_local_runner
 from slimpajama.io.inputs import InputFile, Issue, discover_inputs
-from slimpajama.io.release import read_zstd_lines, release_relpath, write_release_file
-from slimpajama.progress import mark_done
-from slimpajama.resume import run_unit
+from slimpajama.io.release import read_zstd_lines
+from slimpajama.pool import PooledMap
 
-WORK = "_work"
-SCAN_STAGE = "scan"
-WRITE_STAGE = "write"
 QUARANTINE_DIR = "quarantine"  # part-NNNNN.jsonl
 DUPLICATES_DIR = "duplicates"  # part-NNNNN.parquet
 EDGES_DIR = "edges"  # part-NNNNN.parquet
 SHORT_DIR = "short"  # part-NNNNN.parquet
-AUDIT_FILES_PER_PART = 4
-"""Audit part NNNNN holds the records of input files 4·NNNNN .. 4·NNNNN+3 (sorted relpath order)."""
 COUNTS_FILE = f"{WORK}/counts.json"
 CLUSTERS_FILE = f"{WORK}/clusters.json"
 ISSUES_FILE = f"{WORK}/issues.json"
 VERIFICATION_FILE = f"{WORK}/verification.json"
-STAGED_LEVEL = 1  # zstd level of the staged (temporary) files: speed over size
 EXAMPLE_ISSUES = 50
-
-
-def staged_path(root: str, file_index: int) -> str:
-    """Where the scan stage stages one input file's long documents."""
-    return FileSystems.join(root, WORK, "staged", f"{file_index:08d}.tsv.zst")
-
-
-def output_relpath(file_index: int, chunks: int) -> str:
-    """Release file for input file `file_index`: files are dealt round-robin over `chunks`."""
-    return release_relpath("train", file_index % chunks + 1, file_index // chunks)
-
-
-def audit_part(file_index: int) -> int:
-    """The audit part that holds the records of input file `file_index`."""
-    return file_index // AUDIT_FILES_PER_PART
 
 
 def part_relpath(folder: str, part: int, suffix: str) -> str:
@@ -125,64 +108,6 @@ class _Timed:
 
     def __exit__(self, *_: object) -> None:
         self._msecs.inc(int((time.perf_counter() - self._start) * 1000))
-
-
-class ScanFile(beam.DoFn):
-    """Routes `scan_file` events of one input file: staged lines to a file; band keys as one
-    BAND_ENTRY block (bytes) per band-key partition (main output); short documents and issues as
-    one list per file, keyed by audit part; counts."""
-
-    def __init__(self, cfg: DedupConfig, root: str) -> None:
-        self._cfg, self._root = cfg, root
-
-    def setup(self) -> None:
-        self._compressor = zstandard.ZstdCompressor(level=STAGED_LEVEL, threads=0)
-        self._timer = _Timed("scan")
-
-    def process(self, f: InputFile) -> Iterator[Any]:
-        outputs = run_unit(FileSystems.join(self._root, WORK), SCAN_STAGE, f"{f.index:05d}",
-                           lambda: list(self._scan(f)), lambda outputs: scan_stats(f, outputs))
-        for tag, value in outputs:
-            yield value if tag == "bands" else beam.pvalue.TaggedOutput(tag, value)
-
-    def _scan(self, f: InputFile) -> Iterator[tuple[str, Any]]:
-        """(tag, value) outputs of one input file; its staged text is written on the way."""
-        signed: list[SignedBatch] = []
-        short: list[tuple[int, int]] = []
-        issues: list[Issue] = []
-        with self._timer, FileSystems.create(
-            staged_path(self._root, f.index), compression_type=CompressionTypes.UNCOMPRESSED
-        ) as raw, self._compressor.stream_writer(raw, closefd=False) as staged:
-            for tag, value in scan_file(f, self._cfg):
-                if tag == "staged":
-                    staged.write(value)
-                elif tag == "signed":
-                    signed.append(value)
-                elif tag == "short":
-                    short.append(value)
-                elif tag == "issue":
-                    issues.append(value)
-                else:
-                    yield tag, value
-        if signed:
-            entries = band_entries(
-                *(np.concatenate([getattr(b, field) for b in signed]) for field in SignedBatch._fields),
-                local=self._cfg.scope == "local",
-            )
-            for partition, block in split_by_partition(entries, band_partition(entries)):
-                yield "bands", (partition, block.tobytes())
-        if short:
-            yield "short", (audit_part(f.index), (f.relpath, short))
-        if issues:
-            yield "issue", (audit_part(f.index), issues)
-
-
-def scan_stats(f: InputFile, outputs: list[tuple[str, Any]]) -> dict[str, int]:
-    """Progress counts of one scanned file: documents and text bytes in, bytes on disk."""
-    counts = next(value for tag, value in outputs if tag == "counts")
-    return {"docs": sum(row["docs_in"] for row in counts.values()),
-            "nbytes": sum(row["bytes_in"] for row in counts.values()),
-            "disk_bytes": FileSystems.match([f.path])[0].metadata_list[0].size_in_bytes}
 
 
 def partition_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, bytes]]:
@@ -210,37 +135,10 @@ def unique_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[Edge]:
     yield from edge_objects(edges, SET_NAME_LIST)
 
 
-class WriteKept(beam.DoFn):
-    """Writes one input file's kept documents to its release file; yields the kept counts."""
-
-    def __init__(self, cfg: DedupConfig, root: str) -> None:
-        self._cfg, self._root = cfg, root
-
-    def setup(self) -> None:
-        self._timer = _Timed("write")
-
-    def process(self, item: tuple[int, dict[str, list]]) -> Iterator[Counts]:
-        file_index, joined = item
-        if not joined["file"]:
-            return
-        removed = set(joined["removed"])
-        counts: Counts = {}
-
-        def kept_lines() -> Iterator[bytes]:
-            for staged in read_zstd_lines(staged_path(self._root, file_index)):
-                line, set_index, nbytes, release_line = parse_staged_line(staged)
-                if line in removed:
-                    continue
-                tally(counts, SET_NAME_LIST[set_index], "kept", nbytes, is_input=False)
-                yield release_line
-
-        with self._timer:
-            target = FileSystems.join(self._root, output_relpath(file_index, self._cfg.chunks))
-            write_release_file(target, kept_lines())
-        mark_done(FileSystems.join(self._root, WORK), WRITE_STAGE, f"{file_index:05d}",
-                  docs=sum(row["kept"] for row in counts.values()),
-                  nbytes=sum(row["kept_bytes"] for row in counts.values()))
-        yield counts
+def removed_lines(item: tuple[int, dict[str, list]]) -> list[tuple[int, list[int]]]:
+    """(input file index, its removed lines) of one joined input file."""
+    file_index, joined = item
+    return [(file_index, list(joined["removed"]))] if joined["file"] else []
 
 
 def anchored_bucket(
@@ -604,12 +502,14 @@ def write_short_part(item: tuple[int, Iterable[tuple[str, list[tuple[int, int]]]
     })
 
 
-def cluster_edges(edges: beam.PCollection, cfg: DedupConfig) -> beam.PCollection:
+def cluster_edges(edges: beam.PCollection, cfg: DedupConfig, one_machine: bool) -> beam.PCollection:
     """Edges -> removed documents. `union-find`: one worker's array union-find over all edges;
-    `distributed`: star rounds keyed by document; `auto`: the first while the edge count is at
-    most cfg.component_edge_budget, else the second. Both give the same records."""
+    `distributed`: star rounds keyed by document; `auto`: on `one_machine` (a local runner, where
+    the union-find's int arrays are the smallest form of the edges) the first, else the first
+    while the edge count is at most cfg.component_edge_budget and the second beyond it. All give
+    the same records."""
     one_worker = star_rounds = None
-    if cfg.components == "union-find":
+    if cfg.components == "union-find" or (cfg.components == "auto" and one_machine):
         one_worker = edges
     elif cfg.components == "distributed":
         star_rounds = edges
@@ -636,15 +536,17 @@ def cluster_edges(edges: beam.PCollection, cfg: DedupConfig) -> beam.PCollection
     return removed[0] if len(removed) == 1 else removed | "Removed of both paths" >> beam.Flatten()
 
 
-def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
-    """Add the dedup stages to `p`; everything is written under `root` (the temporary output)."""
+def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str, processes: int = 1) -> None:
+    """Add the dedup stages to `p`; everything is written under `root` (the temporary output).
+    The per-file scan and write stages run in `processes` worker processes (slimpajama.pool)."""
     files = (
         p
         | "Input root" >> beam.Create([cfg.input])
         | "Discover files" >> beam.FlatMap(discover_inputs)
         | "Spread files" >> beam.Reshuffle()
     )
-    scanned = files | "Read, normalize, sign" >> beam.ParDo(ScanFile(cfg, root)).with_outputs(
+    scan = PooledMap(scan_unit, cfg, root, stage=SCAN_STAGE, processes=processes)
+    scanned = files | "Read, normalize, sign" >> beam.ParDo(scan).with_outputs(
         "issue", "counts", "short", main="bands"
     )
     partitions = scanned.bands | "Group by band partition" >> beam.GroupByKey()
@@ -669,14 +571,16 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str) -> None:
             | "Group by anchor file" >> beam.GroupByKey()
             | "One edge per pair" >> beam.FlatMap(unique_edges)
         )
-    removed = cluster_edges(edges, cfg)
+    removed = cluster_edges(edges, cfg, is_local_runner(p.options))
     written = (
         {
             "file": files | "Key files" >> beam.Map(lambda f: (f.index, f)),
             "removed": removed | "Key removed by file" >> beam.Map(lambda r: split_doc_key(r.doc_key)),
         }
         | "Join removed lines" >> beam.CoGroupByKey()
-        | "Write kept" >> beam.ParDo(WriteKept(cfg, root))
+        | "Removed lines per file" >> beam.FlatMap(removed_lines)
+        | "Write kept" >> beam.ParDo(PooledMap(write_unit, cfg.chunks, root, stage=WRITE_STAGE,
+                                               processes=processes))
     )
     _ = (
         (scanned.counts, written, removed | "Duplicate counts" >> beam.Map(removed_counts))

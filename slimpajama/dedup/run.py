@@ -24,20 +24,20 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from slimpajama import __version__
 from slimpajama.core.accounting import accounting_errors, source_table
 from slimpajama.core.lsh import candidate_probability
+from slimpajama.dedup import units
 from slimpajama.dedup.config import ConfigError, DedupConfig
 from slimpajama.dedup.distributed_clusters import ComponentsNotConverged
 from slimpajama.dedup.pipeline import (
     CLUSTERS_FILE,
     COUNTS_FILE,
     ISSUES_FILE,
-    SCAN_STAGE,
     VERIFICATION_FILE,
-    WORK,
-    WRITE_STAGE,
     build_dedup_pipeline,
 )
+from slimpajama.dedup.units import SCAN_STAGE, WORK, WRITE_STAGE
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.inputs import InputError, InputFile, discover_inputs, unrecognized_files
+from slimpajama.pool import local_processes, start_forkserver
 from slimpajama.progress import ProgressPrinter, Stage, finished_units, run_to_completion
 from slimpajama.report import write_report_html
 from slimpajama.resume import fingerprint, input_listing, prepare_work
@@ -149,12 +149,14 @@ def _replace_output(partial: str, output: str) -> None:
     FileSystems.delete([partial])
 
 
-def launch(cfg: DedupConfig, options: PipelineOptions,
-           progress: TextIO | None = None) -> beam.runners.runner.PipelineResult:
+def launch(cfg: DedupConfig, options: PipelineOptions, progress: TextIO | None = None,
+           processes: int = 1) -> beam.runners.runner.PipelineResult:
     """Build the dedup pipeline into `<output>.partial` and run it to completion (a non-local
-    runner's job id goes to `progress`)."""
+    runner's job id goes to `progress`); per-file stages use `processes` worker processes."""
+    if processes > 1:
+        start_forkserver([units.__name__])
     pipeline = beam.Pipeline(options=options)
-    build_dedup_pipeline(pipeline, cfg, partial_path(cfg.output))
+    build_dedup_pipeline(pipeline, cfg, partial_path(cfg.output), processes)
     return run_to_completion(pipeline, progress)
 
 
@@ -189,7 +191,7 @@ def run_dedup(cfg: DedupConfig, beam_args: list[str], *, resume: bool = False,
     started = time.time()
     try:
         with ProgressPrinter(FileSystems.join(partial, WORK), stages, stream=progress):
-            result = launch(cfg, options, progress)
+            result = launch(cfg, options, progress, local_processes(options, beam_args))
     except Exception as error:  # runners wrap worker exceptions; surface ours by their message
         found = re.search(
             r"connected components did not converge in \d+ rounds \([^)]*\); "

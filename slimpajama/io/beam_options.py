@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
 DEFAULT_RUNNER = "FnApiRunner"
 """In-process runner that works offline (plain DirectRunner first tries to download Prism)."""
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
+"""Runners that run the whole pipeline on this machine."""
 
 
 class BeamOptionError(ValueError):
@@ -40,3 +42,9 @@ def pipeline_options(beam_args: Sequence[str] = ()) -> PipelineOptions:
 def is_dry_run(options: PipelineOptions) -> bool:
     """True for `--dry_run=True`: Dataflow translates the job without submitting it."""
     return str(options.view_as(TestOptions).dry_run).lower() in ("true", "1")
+
+
+def is_local_runner(options: PipelineOptions) -> bool:
+    """True when the whole pipeline runs on this machine (one of LOCAL_RUNNERS)."""
+    runner = options.view_as(StandardOptions).runner or DEFAULT_RUNNER
+    return runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS

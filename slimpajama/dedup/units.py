@@ -1,0 +1,121 @@
+"""The per-input-file units of work of `slimpajama dedup`, as plain functions that return tagged
+outputs (slimpajama.pool.Outputs), so the Beam stages can run them inline or in a pool of worker
+processes: `scan_unit` (read → normalize → short filter → sign + band; stage the long documents
+to `_work/staged/`) and `write_unit` (the file's kept documents → its release file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import zstandard
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from slimpajama.core.accounting import Counts, tally
+from slimpajama.dedup.config import DedupConfig
+from slimpajama.dedup.edges import band_entries, band_partition, split_by_partition
+from slimpajama.dedup.scan import SET_NAME_LIST, SignedBatch, parse_staged_line, scan_file
+from slimpajama.io.inputs import InputFile, Issue
+from slimpajama.io.release import read_zstd_lines, release_relpath, write_release_file
+from slimpajama.pool import Outputs
+from slimpajama.progress import mark_done
+from slimpajama.resume import run_unit
+
+WORK = "_work"
+SCAN_STAGE = "scan"
+WRITE_STAGE = "write"
+AUDIT_FILES_PER_PART = 4
+"""Audit part NNNNN holds the records of input files 4·NNNNN .. 4·NNNNN+3 (sorted relpath order)."""
+STAGED_LEVEL = 1  # zstd level of the staged (temporary) files: speed over size
+
+
+def staged_path(root: str, file_index: int) -> str:
+    """Where the scan stage stages one input file's long documents."""
+    return FileSystems.join(root, WORK, "staged", f"{file_index:08d}.tsv.zst")
+
+
+def output_relpath(file_index: int, chunks: int) -> str:
+    """Release file for input file `file_index`: files are dealt round-robin over `chunks`."""
+    return release_relpath("train", file_index % chunks + 1, file_index // chunks)
+
+
+def audit_part(file_index: int) -> int:
+    """The audit part that holds the records of input file `file_index`."""
+    return file_index // AUDIT_FILES_PER_PART
+
+
+def scan_unit(f: InputFile, cfg: DedupConfig, root: str) -> Outputs:
+    """One input file scanned, at most once per run (resume reuses committed outputs): band keys
+    as one BAND_ENTRY block (bytes) per band-key partition (main output); short documents and
+    issues as one list per file, keyed by audit part; counts."""
+    outputs = run_unit(FileSystems.join(root, WORK), SCAN_STAGE, f"{f.index:05d}",
+                       lambda: _scan(f, cfg, root), lambda outputs: scan_stats(f, outputs))
+    return [(None if tag == "bands" else tag, value) for tag, value in outputs]
+
+
+def _scan(f: InputFile, cfg: DedupConfig, root: str) -> list[tuple[str, Any]]:
+    """(tag, value) outputs of one input file; its staged text is written on the way."""
+    signed: list[SignedBatch] = []
+    short: list[tuple[int, int]] = []
+    issues: list[Issue] = []
+    outputs: list[tuple[str, Any]] = []
+    compressor = zstandard.ZstdCompressor(level=STAGED_LEVEL)
+    with FileSystems.create(
+        staged_path(root, f.index), compression_type=CompressionTypes.UNCOMPRESSED
+    ) as raw, compressor.stream_writer(raw, closefd=False) as staged:
+        for tag, value in scan_file(f, cfg):
+            if tag == "staged":
+                staged.write(value)
+            elif tag == "signed":
+                signed.append(value)
+            elif tag == "short":
+                short.append(value)
+            elif tag == "issue":
+                issues.append(value)
+            else:
+                outputs.append((tag, value))
+    if signed:
+        entries = band_entries(
+            *(np.concatenate([getattr(b, field) for b in signed]) for field in SignedBatch._fields),
+            local=cfg.scope == "local",
+        )
+        for partition, block in split_by_partition(entries, band_partition(entries)):
+            outputs.append(("bands", (partition, block.tobytes())))
+    if short:
+        outputs.append(("short", (audit_part(f.index), (f.relpath, short))))
+    if issues:
+        outputs.append(("issue", (audit_part(f.index), issues)))
+    return outputs
+
+
+def scan_stats(f: InputFile, outputs: list[tuple[str, Any]]) -> dict[str, int]:
+    """Progress counts of one scanned file: documents and text bytes in, bytes on disk."""
+    counts = next(value for tag, value in outputs if tag == "counts")
+    return {"docs": sum(row["docs_in"] for row in counts.values()),
+            "nbytes": sum(row["bytes_in"] for row in counts.values()),
+            "disk_bytes": FileSystems.match([f.path])[0].metadata_list[0].size_in_bytes}
+
+
+def write_unit(item: tuple[int, list[int]], chunks: int, root: str) -> Outputs:
+    """(input file index, its removed lines) -> its kept documents written to its release file;
+    outputs the kept counts."""
+    file_index, removed_lines = item
+    removed = set(removed_lines)
+    counts: Counts = {}
+
+    def kept_lines() -> Iterator[bytes]:
+        for staged in read_zstd_lines(staged_path(root, file_index)):
+            line, set_index, nbytes, release_line = parse_staged_line(staged)
+            if line in removed:
+                continue
+            tally(counts, SET_NAME_LIST[set_index], "kept", nbytes, is_input=False)
+            yield release_line
+
+    write_release_file(FileSystems.join(root, output_relpath(file_index, chunks)), kept_lines())
+    mark_done(FileSystems.join(root, WORK), WRITE_STAGE, f"{file_index:05d}",
+              docs=sum(row["kept"] for row in counts.values()),
+              nbytes=sum(row["kept_bytes"] for row in counts.values()))
+    return [(None, counts)]

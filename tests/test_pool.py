@@ -1,0 +1,64 @@
+"""slimpajama.pool: the same outputs inline and in a pool of processes, tagged outputs routed,
+time counted; the pool size chosen from the runner and Beam's own worker options."""
+
+from __future__ import annotations
+
+import os
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from slimpajama.io.beam_options import pipeline_options
+from slimpajama.pool import Outputs, PooledMap, available_cores, local_processes
+
+
+def squares_and_pids(n: int, offset: int) -> Outputs:
+    """Main output n² + offset; the worker's pid to 'pid'; odd n also to 'odd'."""
+    outputs: Outputs = [(None, n * n + offset), ("pid", os.getpid())]
+    return [*outputs, ("odd", n)] if n % 2 else outputs
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_pooled_map_gives_every_output_once_whatever_the_pool(processes):
+    with BeamPipeline(runner="FnApiRunner") as p:
+        results = (
+            p
+            | beam.Create(range(40))
+            | beam.ParDo(PooledMap(squares_and_pids, 7, stage="squares", processes=processes))
+            .with_outputs("pid", "odd", main="squares")
+        )
+        assert_that(results.squares, equal_to([n * n + 7 for n in range(40)]), label="main")
+        assert_that(results.odd, equal_to(list(range(1, 40, 2))), label="odd")
+        pids = (
+            results.pid
+            | beam.combiners.Count.PerElement()
+            | beam.Keys()
+            | beam.combiners.Count.Globally()
+        )
+        assert_that(pids, lambda got: got[0] >= 1 and (got[0] > 1) == (processes > 1), label="pids")
+
+
+def raises_on_five(n: int) -> Outputs:
+    if n == 5:
+        raise ValueError("five is not allowed")
+    return [(None, n)]
+
+
+def test_an_error_in_a_pool_worker_fails_the_run_with_its_message():
+    with pytest.raises(Exception, match="five is not allowed"):
+        with BeamPipeline(runner="FnApiRunner") as p:
+            _ = p | beam.Create(range(10)) | beam.ParDo(PooledMap(raises_on_five, stage="x", processes=2))
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ([], available_cores()),
+    (["--direct_num_workers", "3"], 3),
+    (["--direct_num_workers=1"], 1),
+    (["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"], 1),
+    (["--runner", "PortableRunner"], 1),
+    (["--runner", "DataflowRunner"], 1),
+])
+def test_local_processes_uses_every_core_only_on_an_in_memory_local_run(args, expected):
+    assert local_processes(pipeline_options(args), args) == expected
