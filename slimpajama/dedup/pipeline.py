@@ -33,7 +33,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from slimpajama.core.accounting import Counts, merge_counts, tally
+from slimpajama.core.accounting import COUNTERS, Counts, merge_counts
 from slimpajama.core.keep import Member, keep_policy
 from slimpajama.core.keytext import key_text
 from slimpajama.dedup.config import DedupConfig
@@ -42,15 +42,16 @@ from slimpajama.dedup.edges import (
     BAND_ENTRY,
     EDGE,
     NOT_VERIFIED,
+    REMOVED,
     Edge,
     Removed,
     bucket_members,
     edge_objects,
     edge_records,
     removed_of_edges,
+    removed_records,
     split_by_partition,
     star_edges,
-    unique_pair,
     unique_pairs,
 )
 from slimpajama.dedup.scan import (
@@ -128,17 +129,31 @@ def partition_buckets(
     yield from bucket_members(np.concatenate([np.frombuffer(b, dtype=BAND_ENTRY) for b in blocks]), local)
 
 
-def unique_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[Edge]:
-    """One anchor file's edge blocks -> one Edge per document pair (its smallest band)."""
-    _, blocks = item
-    edges = unique_pairs(np.concatenate([np.frombuffer(b, dtype=EDGE) for b in blocks]))
-    yield from edge_objects(edges, SET_NAME_LIST)
+def blocks_of(blocks: Iterable[bytes], dtype: np.dtype) -> np.ndarray:
+    """Record blocks (bytes) as one array."""
+    arrays = [np.frombuffer(b, dtype=dtype) for b in blocks]
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
+
+
+def edge_block(item: tuple[int, Iterable[bytes]]) -> tuple[int, bytes]:
+    """One anchor file's EDGE blocks -> (file index, one EDGE block): one edge per document pair
+    (its smallest band), sorted by (a, b)."""
+    file_index, blocks = item
+    return file_index, unique_pairs(blocks_of(blocks, EDGE)).tobytes()
+
+
+def verified_edge_block(item: tuple[int, Iterable[Edge]]) -> tuple[int, bytes]:
+    """One anchor file's verified Edge tuples -> (file index, one EDGE block), as `edge_block`."""
+    file_index, edges = item
+    return file_index, unique_pairs(edge_records(list(edges), SET_INDEX)).tobytes()
 
 
 def removed_lines(item: tuple[int, dict[str, list]]) -> list[tuple[int, list[int]]]:
     """(input file index, its removed lines) of one joined input file."""
     file_index, joined = item
-    return [(file_index, list(joined["removed"]))] if joined["file"] else []
+    removed = blocks_of(joined["removed"], REMOVED)
+    lines = (removed["doc_key"] & np.uint64(0xFFFFFFFF)).tolist()
+    return [(file_index, lines)] if joined["file"] else []
 
 
 def anchored_bucket(
@@ -289,46 +304,54 @@ class MergeCounts(beam.CombineFn):
         return acc
 
 
-def removed_counts(removed: Removed) -> Counts:
-    """Counts contribution of one removed document."""
+def removed_counts(item: tuple[int, bytes]) -> Counts:
+    """Duplicate counts (documents and bytes per source) of one REMOVED block."""
+    removed = np.frombuffer(item[1], dtype=REMOVED)
     counts: Counts = {}
-    tally(counts, removed.set_name, "duplicate", removed.nbytes, is_input=False)
+    for set_index in np.unique(removed["set_index"]).tolist():
+        of_set = removed["set_index"] == set_index
+        row = counts.setdefault(SET_NAME_LIST[set_index], dict.fromkeys(COUNTERS, 0))
+        row["duplicate"] = int(of_set.sum())
+        row["duplicate_bytes"] = int(removed["nbytes"][of_set].sum())
     return counts
 
 
+def removed_per_cluster(item: tuple[int, bytes]) -> list[tuple[int, int]]:
+    """(cluster key, removed documents) of every cluster with members in one REMOVED block."""
+    clusters, removed = np.unique(np.frombuffer(item[1], dtype=REMOVED)["cluster_key"], return_counts=True)
+    return list(zip(clusters.tolist(), removed.tolist(), strict=True))
+
+
 class GatherEdges(beam.CombineFn):
-    """Edges -> one EDGE array (44 bytes per edge), for the one-worker union-find. Accumulators
-    hold arrays plus fewer than FLUSH_EDGES pending tuples, never one Python object per edge."""
+    """EDGE blocks (bytes) -> one EDGE array, for the one-worker union-find: 44 bytes per edge,
+    never one Python object per edge."""
 
-    FLUSH_EDGES = 1 << 16
+    def create_accumulator(self) -> list[np.ndarray]:
+        return []
 
-    def create_accumulator(self) -> tuple[list[np.ndarray], list[Edge]]:
-        return [], []
-
-    def add_input(self, acc: tuple[list[np.ndarray], list[Edge]], edge: Edge) -> tuple:
-        blocks, pending = acc
-        pending.append(edge)
-        if len(pending) >= self.FLUSH_EDGES:
-            return self.compact(acc)
+    def add_input(self, acc: list[np.ndarray], block: bytes) -> list[np.ndarray]:
+        acc.append(np.frombuffer(block, dtype=EDGE))
         return acc
 
-    def compact(self, acc: tuple[list[np.ndarray], list[Edge]]) -> tuple:
-        """The accumulator as one EDGE array and no pending edges."""
-        blocks, pending = acc
-        if pending:
-            blocks = [*blocks, edge_records(pending, SET_INDEX)]
-        return ([np.concatenate(blocks)] if len(blocks) > 1 else blocks), []
+    def merge_accumulators(self, accs: Iterable[list[np.ndarray]]) -> list[np.ndarray]:
+        return [np.concatenate([block for acc in accs for block in acc] or [np.empty(0, dtype=EDGE)])]
 
-    def merge_accumulators(self, accs: Iterable[tuple]) -> tuple:
-        blocks, pending = [], []
-        for more_blocks, more_pending in accs:
-            blocks.extend(more_blocks)
-            pending.extend(more_pending)
-        return self.compact((blocks, pending))
+    def extract_output(self, acc: list[np.ndarray]) -> np.ndarray:
+        return self.merge_accumulators([acc])[0]
 
-    def extract_output(self, acc: tuple) -> np.ndarray:
-        blocks, _ = self.compact(acc)
-        return blocks[0] if blocks else np.empty(0, dtype=EDGE)
+
+def removed_blocks(edges: np.ndarray, cfg: DedupConfig) -> Iterator[tuple[int, bytes]]:
+    """(file index, REMOVED block of that file's removed documents) from all edges, clustered by
+    the one-worker array union-find."""
+    removed = removed_of_edges(edges, cfg.keep, cfg.source_priority, SET_NAME_LIST)
+    for file_index, block in split_by_partition(removed, (removed["doc_key"] >> np.uint64(32)).astype(np.int64)):
+        yield file_index, block.tobytes()
+
+
+def removed_block(item: tuple[int, Iterable[Removed]]) -> tuple[int, bytes]:
+    """One input file's Removed tuples (from the star rounds) -> (file index, REMOVED block)."""
+    file_index, removed = item
+    return file_index, removed_records(removed, SET_INDEX).tobytes()
 
 
 def add_to_histogram(histogram: dict[int, int], value: int) -> dict[int, int]:
@@ -455,39 +478,41 @@ def _commit_parquet(root: str, relpath: str, columns: dict[str, pa.Array]) -> No
     commit_part(root, relpath, buffer.getvalue())
 
 
-def write_duplicates_part(item: tuple[int, Iterable[Removed]], root: str, files: list[InputFile]) -> None:
-    """duplicates/part-NNNNN.parquet: one row per removed document of the part's input files,
-    sorted by document key."""
-    part, removed = item
+def write_duplicates_part(item: tuple[int, Iterable[bytes]], root: str, files: list[InputFile]) -> None:
+    """duplicates/part-NNNNN.parquet: one row per removed document of the part's input files
+    (REMOVED blocks), sorted by document key."""
+    part, blocks = item
     relpaths = {f.index: f.relpath for f in files}
-    rows = sorted(removed)
+    rows = blocks_of(blocks, REMOVED)
+    rows = rows[np.argsort(rows["doc_key"], kind="stable")]
 
-    def ids(keys: list[int]) -> pa.Array:
-        return pa.array([doc_id(relpaths, k) for k in keys], pa.string())
+    def ids(keys: np.ndarray) -> pa.Array:
+        return pa.array([doc_id(relpaths, k) for k in keys.tolist()], pa.string())
 
     _commit_parquet(root, part_relpath(DUPLICATES_DIR, part, "parquet"), {
-        "id": ids([r.doc_key for r in rows]),
-        "source": pa.array([r.set_name for r in rows], pa.string()),
-        "cluster_id": ids([r.cluster_key for r in rows]),
-        "kept_id": ids([r.kept_key for r in rows]),
-        "band": pa.array([r.band for r in rows], pa.int32()),
-        "matched_id": ids([r.matched_key for r in rows]),
-        "jaccard": _jaccard_column([r.jaccard for r in rows]),
-        "bytes": pa.array([r.nbytes for r in rows], pa.int64()),
+        "id": ids(rows["doc_key"]),
+        "source": pa.array([SET_NAME_LIST[i] for i in rows["set_index"].tolist()], pa.string()),
+        "cluster_id": ids(rows["cluster_key"]),
+        "kept_id": ids(rows["kept_key"]),
+        "band": pa.array(rows["band"].astype(np.int32)),
+        "matched_id": ids(rows["matched_key"]),
+        "jaccard": _jaccard_column(rows["jaccard"].tolist()),
+        "bytes": pa.array(rows["nbytes"]),
     })
 
 
-def write_edges_part(item: tuple[int, Iterable[Edge]], root: str, files: list[InputFile]) -> None:
+def write_edges_part(item: tuple[int, Iterable[bytes]], root: str, files: list[InputFile]) -> None:
     """edges/part-NNNNN.parquet: every edge (after verification) whose anchor is in the part's
-    input files, sorted."""
-    part, edges = item
+    input files (EDGE blocks), sorted by (a, b)."""
+    part, blocks = item
     relpaths = {f.index: f.relpath for f in files}
-    rows = sorted((e.anchor.doc_key, e.other.doc_key, e.band, e.jaccard) for e in edges)
+    rows = blocks_of(blocks, EDGE)
+    rows = rows[np.lexsort((rows["b"], rows["a"]))]
     _commit_parquet(root, part_relpath(EDGES_DIR, part, "parquet"), {
-        "a_id": pa.array([doc_id(relpaths, r[0]) for r in rows], pa.string()),
-        "b_id": pa.array([doc_id(relpaths, r[1]) for r in rows], pa.string()),
-        "band": pa.array([r[2] for r in rows], pa.int32()),
-        "jaccard": _jaccard_column([r[3] for r in rows]),
+        "a_id": pa.array([doc_id(relpaths, k) for k in rows["a"].tolist()], pa.string()),
+        "b_id": pa.array([doc_id(relpaths, k) for k in rows["b"].tolist()], pa.string()),
+        "band": pa.array(rows["band"].astype(np.int32)),
+        "jaccard": _jaccard_column(rows["jaccard"].tolist()),
     })
 
 
@@ -503,18 +528,22 @@ def write_short_part(item: tuple[int, Iterable[tuple[str, list[tuple[int, int]]]
 
 
 def cluster_edges(edges: beam.PCollection, cfg: DedupConfig, one_machine: bool) -> beam.PCollection:
-    """Edges -> removed documents. `union-find`: one worker's array union-find over all edges;
-    `distributed`: star rounds keyed by document; `auto`: on `one_machine` (a local runner, where
-    the union-find's int arrays are the smallest form of the edges) the first, else the first
-    while the edge count is at most cfg.component_edge_budget and the second beyond it. All give
-    the same records."""
+    """(anchor file, EDGE block) -> (file, REMOVED block of its removed documents).
+    `union-find`: one worker's array union-find over all edges; `distributed`: star rounds keyed
+    by document; `auto`: on `one_machine` (a local runner, where the union-find's int arrays are
+    the smallest form of the edges) the first, else the first while the edge count is at most
+    cfg.component_edge_budget and the second beyond it. All give the same records."""
     one_worker = star_rounds = None
     if cfg.components == "union-find" or (cfg.components == "auto" and one_machine):
         one_worker = edges
     elif cfg.components == "distributed":
         star_rounds = edges
     else:
-        count = beam.pvalue.AsSingleton(edges | "Count edges" >> beam.combiners.Count.Globally())
+        count = beam.pvalue.AsSingleton(
+            edges
+            | "Edges per block" >> beam.Map(lambda item: len(item[1]) // EDGE.itemsize)
+            | "Count edges" >> beam.CombineGlobally(sum)
+        )
         budget = cfg.component_edge_budget
         one_worker = edges | "Edges for one worker" >> beam.Filter(lambda _, n: n <= budget, count)
         star_rounds = edges | "Edges for star rounds" >> beam.Filter(lambda _, n: n > budget, count)
@@ -522,16 +551,20 @@ def cluster_edges(edges: beam.PCollection, cfg: DedupConfig, one_machine: bool) 
     if one_worker is not None:
         removed.append(
             one_worker
+            | "Edge blocks" >> beam.Values()
             | "Gather edge records" >> beam.CombineGlobally(GatherEdges())
-            | "Clusters and keepers" >> beam.FlatMap(
-                removed_of_edges, cfg.keep, cfg.source_priority, SET_NAME_LIST
-            )
+            | "Clusters and keepers" >> beam.FlatMap(removed_blocks, cfg)
         )
     if star_rounds is not None:
         policy = keep_policy(cfg.keep, cfg.source_priority)
         removed.append(
             star_rounds
+            | "Edge tuples" >> beam.FlatMap(lambda item: edge_objects(np.frombuffer(item[1], dtype=EDGE),
+                                                                    SET_NAME_LIST))
             | "Star-round clusters and keepers" >> DistributedClusters(policy, cfg.component_rounds)
+            | "Key removed by file" >> beam.Map(lambda r: (split_doc_key(r.doc_key)[0], r))
+            | "Group removed by file" >> beam.GroupByKey()
+            | "Removed records" >> beam.Map(removed_block)
         )
     return removed[0] if len(removed) == 1 else removed | "Removed of both paths" >> beam.Flatten()
 
@@ -560,22 +593,22 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str, processe
         )
         edges = (
             candidates
-            | "Key by pair" >> beam.Map(lambda e: ((e.anchor.doc_key, e.other.doc_key), e))
-            | "One edge per pair" >> beam.CombinePerKey(unique_pair)
-            | "Drop pair keys" >> beam.Values()
+            | "Key by anchor file" >> beam.Map(lambda e: (split_doc_key(e.anchor.doc_key)[0], e))
+            | "Group by anchor file" >> beam.GroupByKey()
+            | "One edge per pair" >> beam.Map(verified_edge_block)
         )
     else:
         edges = (
             partitions
             | "Candidate edges" >> beam.FlatMap(partition_edges)
             | "Group by anchor file" >> beam.GroupByKey()
-            | "One edge per pair" >> beam.FlatMap(unique_edges)
+            | "One edge per pair" >> beam.Map(edge_block)
         )
     removed = cluster_edges(edges, cfg, is_local_runner(p.options))
     written = (
         {
             "file": files | "Key files" >> beam.Map(lambda f: (f.index, f)),
-            "removed": removed | "Key removed by file" >> beam.Map(lambda r: split_doc_key(r.doc_key)),
+            "removed": removed,
         }
         | "Join removed lines" >> beam.CoGroupByKey()
         | "Removed lines per file" >> beam.FlatMap(removed_lines)
@@ -592,7 +625,7 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str, processe
     )
     _ = (
         removed
-        | "Key by cluster" >> beam.Map(lambda r: (r.cluster_key, 1))
+        | "Removed of each cluster" >> beam.FlatMap(removed_per_cluster)
         | "Removed per cluster" >> beam.CombinePerKey(sum)
         | "Cluster sizes" >> beam.Map(lambda item: item[1] + 1)
         | "Cluster size histogram" >> beam.CombineGlobally(Histogram())
@@ -614,13 +647,13 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str, processe
     all_files = beam.pvalue.AsList(files)
     _ = (
         removed
-        | "Key removed by part" >> beam.Map(lambda r: (audit_part(split_doc_key(r.doc_key)[0]), r))
+        | "Key removed by part" >> beam.Map(lambda item: (audit_part(item[0]), item[1]))
         | "Group removed by part" >> beam.GroupByKey()
         | "Write duplicates" >> beam.Map(write_duplicates_part, root, all_files)
     )
     _ = (
         edges
-        | "Key edges by part" >> beam.Map(lambda e: (audit_part(split_doc_key(e.anchor.doc_key)[0]), e))
+        | "Key edges by part" >> beam.Map(lambda item: (audit_part(item[0]), item[1]))
         | "Group edges by part" >> beam.GroupByKey()
         | "Write edges" >> beam.Map(write_edges_part, root, all_files)
     )
