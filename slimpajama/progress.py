@@ -127,6 +127,10 @@ def progress_interval() -> float:
     return float(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL))
 
 
+POLL_BACKOFF = 4
+"""The progress thread waits at least this many times as long as its last poll took."""
+
+
 class ProgressPrinter:
     """Prints the progress of `stages` (in order) from their markers under `work`, on a thread.
 
@@ -166,8 +170,13 @@ class ProgressPrinter:
         self._stream.flush()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._poll):
+        """Poll every `poll` seconds, or less often when listing the markers is slow (tens of
+        thousands of markers on a remote filesystem): at most a fifth of the time is spent polling."""
+        wait = self._poll
+        while not self._stop.wait(wait):
+            started = time.monotonic()
             self._update(final=False)
+            wait = max(self._poll, POLL_BACKOFF * (time.monotonic() - started))
 
     def _update(self, final: bool) -> None:
         now = time.monotonic()

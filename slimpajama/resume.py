@@ -12,7 +12,7 @@ import json
 import os
 import pickle
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from slimpajama import __version__
@@ -28,14 +28,39 @@ class ResumeRefused(Exception):
 
 def input_listing(paths: Mapping[str, str]) -> list[list[Any]]:
     """[relpath, size in bytes, mtime in seconds] of each input, sorted by relpath; `paths` maps
-    relpath -> full path (local or any Beam filesystem)."""
+    relpath -> full path (local or any Beam filesystem). One recursive listing of the inputs'
+    common folder, not one metadata request per file (RedPajama-1T has ~60k input files)."""
     from apache_beam.io.filesystems import FileSystems
 
+    listed = {meta.path: meta for meta in _listing(common_folder(list(paths.values())))}
     listing = []
     for relpath in sorted(paths):
-        meta = FileSystems.match([paths[relpath]])[0].metadata_list[0]
+        meta = listed.get(paths[relpath]) or FileSystems.match([paths[relpath]])[0].metadata_list[0]
         listing.append([relpath, meta.size_in_bytes, meta.last_updated_in_seconds])
     return listing
+
+
+def common_folder(paths: Sequence[str]) -> str:
+    """The deepest folder that holds every path ('/'-separated, any filesystem scheme)."""
+    folders = [path.split("/")[:-1] for path in paths]
+    common = folders[0] if folders else []
+    for other in folders[1:]:
+        size = 0
+        while size < min(len(common), len(other)) and common[size] == other[size]:
+            size += 1
+        common = common[:size]
+    return "/".join(common)
+
+
+def _listing(folder: str) -> list[Any]:
+    from apache_beam.io.filesystems import FileSystems
+
+    if not folder:
+        return []
+    try:
+        return FileSystems.match([FileSystems.join(folder, "**")])[0].metadata_list
+    except Exception:  # noqa: BLE001  fall back to one request per file
+        return []
 
 
 def fingerprint(command: str, options: Mapping[str, Any], listing: list[list[Any]]) -> dict[str, Any]:

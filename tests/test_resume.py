@@ -171,3 +171,27 @@ def test_mix_then_tokenize_killed_mid_run_resume_to_the_same_bytes(dedup_output,
     done = cli("tokenize", "--input", str(fresh), "--output", str(tok_resumed), "--resume", "-q")
     assert done.returncode == 0, done.stderr[-2000:]
     assert tree_bytes(tok_resumed) == tree_bytes(tok_fresh)
+
+
+def test_common_folder_of_local_and_remote_paths():
+    from slimpajama.resume import common_folder
+
+    assert common_folder(["gs://b/rp/c4/1.jsonl", "gs://b/rp/book/2.jsonl.zst"]) == "gs://b/rp"
+    assert common_folder(["/data/rp/c4/1.jsonl"]) == "/data/rp/c4"
+    assert common_folder(["rp/x/1.jsonl", "rp/xy/2.jsonl"]) == "rp"  # whole names, not prefixes
+    assert common_folder(["1.jsonl", "2.jsonl"]) == ""
+
+
+def test_input_listing_is_one_listing_not_one_request_per_file(monkeypatch):
+    from apache_beam.io.filesystems import FileSystems
+
+    from slimpajama.io.inputs import discover_inputs
+    from slimpajama.resume import input_listing
+
+    files = discover_inputs(str(FIXTURES))
+    expected = [[f.relpath, os.path.getsize(f.path), os.path.getmtime(f.path)] for f in files]
+    patterns = []
+    match = FileSystems.match
+    monkeypatch.setattr(FileSystems, "match", lambda p, *a, **k: patterns.append(p) or match(p, *a, **k))
+    assert input_listing({f.relpath: f.path for f in files}) == expected and len(files) == 16
+    assert patterns == [[os.path.join(str(FIXTURES), "**")]]
