@@ -15,6 +15,7 @@ behind that could still write into the folder a resumed run is using.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import multiprocessing
 import os
@@ -68,11 +69,23 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def start_forkserver(modules: Sequence[str]) -> None:
     """Start the forkserver now (it imports `modules` once), so that its start-up overlaps
-    pipeline construction instead of delaying the first pooled stage. Idempotent."""
+    pipeline construction instead of delaying the first pooled stage. Idempotent. At exit the
+    forkserver is stopped and reaped, so no process outlives the run and the CPU time of the
+    pool workers is accounted to this process (its children's times)."""
     from multiprocessing import forkserver
 
     _context().set_forkserver_preload(list(modules))
     forkserver.ensure_running()
+    atexit.unregister(_stop_forkserver)
+    atexit.register(_stop_forkserver)
+
+
+def _stop_forkserver() -> None:
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # noqa: SLF001  no public way to reap it
+    if stop is not None:
+        stop()
 
 
 def _die_with_parent() -> None:
