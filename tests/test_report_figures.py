@@ -4,6 +4,8 @@ counts and height ratios, exact tick labels, escaped text, identical bytes for i
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -223,14 +225,14 @@ def test_text_is_escaped_and_bytes_are_identical_for_identical_input():
         ),
         (0.0, 63.76, True, False, (0, 20, 40, 60, 80), ("0", "20", "40", "60", "80")),
         (0.0, 9.0, True, False, (0, 2, 4, 6, 8, 10), ("0", "2", "4", "6", "8", "10")),
-            (
-                0.0,
-                12.0,
-                True,
-                False,
-                (0, 2.5, 5, 7.5, 10, 12.5),
-                ("0", "2.5", "5.0", "7.5", "10.0", "12.5"),
-            ),
+        (
+            0.0,
+            12.0,
+            True,
+            False,
+            (0, 2.5, 5, 7.5, 10, 12.5),
+            ("0", "2.5", "5.0", "7.5", "10.0", "12.5"),
+        ),
         (
             0.0,
             120_000.0,
@@ -270,3 +272,16 @@ def test_legend_wraps_into_rows_within_the_width():
     rows = svg.legend_rows(entries, 600)
     assert [len(r) for r in rows] == [3, 3, 1]
     assert svg.legend_height(entries, 600) == 3 * svg.LINE_HEIGHT
+
+
+def test_building_figures_imports_no_plotting_library():
+    code = (
+        "import sys\n"
+        "import slimpajama.report.build, slimpajama.report.dedup_page, slimpajama.report.mix_page\n"
+        "import slimpajama.report.tokenize_page\n"
+        "from slimpajama.report import figures\n"
+        "figures.count_bars('f', ['a'], [1], 'x', 'y')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'PIL')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
