@@ -27,6 +27,7 @@ EXPECTED = json.loads((ROOT / "fixtures" / "expected.json").read_text())
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "source", "area", "base"}
 SVG_NS = "{http://www.w3.org/2000/svg}"
 PLANTED = "<script>alert('planted')</script>"
+AXES = ("x-axis", "y-axis")
 
 FIGURES = {
     "dedup": {"fig-dedup-outcomes", "fig-dedup-duprate", "fig-dedup-clusters", "fig-dedup-scurve"},
@@ -173,11 +174,59 @@ def test_every_named_figure_is_there_with_a_caption_and_a_parsable_svg(outputs, 
         r'<figure id="([^"]+)"><figcaption>[^<]*</figcaption>(<svg.*?</svg>)</figure>', text, re.S
     )
     assert [figure_id for figure_id, _ in figures] == page.figures
-    for _, svg in figures:
+    for figure_id, svg in figures:
         root = ET.fromstring(svg)
-        assert root.tag == f"{SVG_NS}svg"
-        drawn = [len(root.findall(f".//{SVG_NS}{tag}")) for tag in ("path", "use", "text")]
-        assert min(drawn) >= 3, drawn  # axes and bars, ticks, labels
+        assert root.tag == f"{SVG_NS}svg" and root.get("id") == f"{figure_id}-svg"
+        marks = root.findall(f".//{SVG_NS}rect/{SVG_NS}title") + root.findall(
+            f".//{SVG_NS}polyline"
+        )
+        axes = [len(root.findall(f".//{SVG_NS}g[@class='{a}']/{SVG_NS}line")) for a in AXES]
+        assert marks and min(axes) >= 3, (figure_id, axes)  # bars or curves; spine and 2+ ticks
+        assert len(root.findall(f".//{SVG_NS}text")) >= 6
+
+
+def bar_titles(text: str, figure_id: str) -> list[str]:
+    """The tooltips of the bars of figure `figure_id` in a page, in drawing order."""
+    svg = re.search(rf'<figure id="{figure_id}">.*?(<svg.*?</svg>)', text, re.S).group(1)
+    bars = ET.fromstring(svg).findall(f".//{SVG_NS}g[@class='bars']/{SVG_NS}rect/{SVG_NS}title")
+    return [bar.text for bar in bars]
+
+
+def test_figures_draw_the_numbers_of_report_json(outputs):
+    report = json.loads((outputs["dedup"] / "report.json").read_text())
+    text = html_of(outputs["dedup"])
+    labels, counts = cluster_size_bins(
+        {int(size): n for size, n in report["clusters"]["cluster_sizes"].items()}
+    )
+    assert bar_titles(text, "fig-dedup-clusters") == [
+        f"{label}: {n:,}" for label, n in zip(labels, counts, strict=True) if n > 0
+    ]
+    sources = [s for s in report["sources"] if s != "total"]
+    ours = [
+        f"{s}, this run: {report['sources'][s]['byte_duplication_rate'] * 100:,.4g}"
+        for s in sources
+    ]
+    assert bar_titles(text, "fig-dedup-duprate")[: len(sources)] == ours
+    outcomes = bar_titles(text, "fig-dedup-outcomes")
+    assert len(outcomes) == 2 * 4 * len(sources)  # documents and bytes panels, 4 outcomes
+    row = report["sources"]["RedPajamaCommonCrawl"]
+    kept = f"RedPajamaCommonCrawl, kept: {row['kept']:,} documents"
+    assert f"{kept} ({row['kept'] * 100 / row['docs_in']:.2f} %)" in outcomes
+
+    mix = json.loads((outputs["mix"] / "report.json").read_text())
+    shares = bar_titles(html_of(outputs["mix"]), "fig-mix-shares")
+    names = [s for s in mix["sources"] if s != "total"]
+    assert shares[: len(names)] == [
+        f"{n}, target: {mix['sources'][n]['target_share']:,.4g}" for n in names
+    ]
+
+    manifest = json.loads((outputs["tokenize"] / "manifest.json").read_text())
+    shards = [
+        f"{shard['name']} ({split}): {shard['tokens']:,}"
+        for split, entry in manifest["splits"].items()
+        for shard in entry["shards"]
+    ]
+    assert sorted(bar_titles(html_of(outputs["tokenize"]), "fig-tok-shards")) == sorted(shards)
 
 
 def test_dedup_numbers_equal_report_json_and_expected_counts(outputs):
@@ -334,7 +383,7 @@ def test_report_command_rebuilds_identical_bytes(outputs):
     for name, folder in outputs.items():
         before = (folder / "report.html").read_bytes()
         (folder / "report.html").unlink()
-        if name == "verify":  # a fresh process: new matplotlib state, new hash seed
+        if name == "verify":  # a fresh process: new hash seed
             done = subprocess.run(
                 [sys.executable, "-m", "slimpajama.cli", "report", str(folder)],
                 capture_output=True,

@@ -1,7 +1,7 @@
 """Assembling a self-contained HTML page: sections, tables and inline SVG figures, no JavaScript.
 
 Every piece of text that comes from a report, a manifest or an input file goes through
-`html.escape`; only the SVG strings made by `slimpajama.report.figures` (matplotlib escapes its own
+`html.escape`; only the SVG strings made by `slimpajama.report.figures` (which escapes its own
 text) and the markup built here are inserted as is.
 """
 
