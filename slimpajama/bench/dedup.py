@@ -123,24 +123,24 @@ def corpus(total_bytes: int) -> tuple[Path, int, dict, list[tuple[str, str]] | N
 
 
 class TreeRss:
-    """Samples the summed RSS of a process and all its descendants (Linux /proc)."""
+    """Samples the memory of a process and all its descendants (Linux /proc): the summed RSS,
+    which counts pages shared by forked workers once per process, and the summed PSS
+    (proportional set size: a page shared by n processes counts 1/n in each), the honest total."""
 
     def __init__(self, pid: int, every: float = 0.1) -> None:
-        self.pid, self.every, self.peak = pid, every, 0
+        self.pid, self.every, self.peak, self.peak_pss = pid, every, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _tree_rss(self) -> int:
+    def _tree(self) -> set[int]:
         parents: dict[int, int] = {}
-        rss: dict[int, int] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             try:
                 stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
                 parents[int(entry)] = int(stat[1])
-                rss[int(entry)] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
             except (OSError, IndexError, ValueError):
                 continue
         tree, frontier = {self.pid}, [self.pid]
@@ -149,11 +149,22 @@ class TreeRss:
             children = [p for p, pp in parents.items() if pp == parent and p not in tree]
             tree.update(children)
             frontier.extend(children)
-        return sum(rss.get(p, 0) for p in tree)
+        return tree
+
+    @staticmethod
+    def _rss_pss(pid: int) -> tuple[int, int]:
+        """(RSS, PSS) of one process in bytes; (0, 0) once it is gone."""
+        try:
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+            return int(fields["Rss"].split()[0]) * 1024, int(fields["Pss"].split()[0]) * 1024
+        except (OSError, KeyError, ValueError):
+            return 0, 0
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._tree_rss())
+            sizes = [self._rss_pss(pid) for pid in self._tree()]
+            self.peak = max(self.peak, sum(rss for rss, _ in sizes))
+            self.peak_pss = max(self.peak_pss, sum(pss for _, pss in sizes))
             self._stop.wait(self.every)
 
     def stop(self) -> int:
@@ -163,7 +174,8 @@ class TreeRss:
 
 
 def run_cli(args: list[str], command: str = "dedup") -> dict[str, float]:
-    """Run `slimpajama COMMAND ARGS`; wall seconds, CPU seconds of the tree, peak tree RSS."""
+    """Run `slimpajama COMMAND ARGS`; wall seconds, CPU seconds of the tree (pool workers
+    included: they are reaped before the command exits), peak tree RSS and peak tree PSS."""
     before = os.times()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "slimpajama.cli", command, *args],
@@ -177,6 +189,7 @@ def run_cli(args: list[str], command: str = "dedup") -> dict[str, float]:
         raise RuntimeError(f"{command} failed ({proc.returncode}): {err[-2000:]}")
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(peak / 2**20, 1),
+            "peak_pss_mb": round(rss.peak_pss / 2**20, 1),
             "summary": out.strip().splitlines()}
 
 

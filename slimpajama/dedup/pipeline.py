@@ -111,12 +111,17 @@ class _Timed:
         self._msecs.inc(int((time.perf_counter() - self._start) * 1000))
 
 
+def blocks_of(blocks: Iterable[bytes], dtype: np.dtype) -> np.ndarray:
+    """Record blocks (bytes) as one read-only array (joined as bytes: concatenating structured
+    arrays costs a dtype promotion per block)."""
+    return np.frombuffer(b"".join(blocks), dtype=dtype)
+
+
 def partition_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, bytes]]:
     """One band-key partition's blocks -> its buckets' star edges as EDGE blocks (bytes), one per
     anchor input file."""
     _, blocks = item
-    entries = np.concatenate([np.frombuffer(b, dtype=BAND_ENTRY) for b in blocks])
-    edges = star_edges(entries)
+    edges = star_edges(blocks_of(blocks, BAND_ENTRY))
     for file_index, block in split_by_partition(edges, (edges["a"] >> np.uint64(32)).astype(np.int64)):
         yield file_index, block.tobytes()
 
@@ -126,13 +131,7 @@ def partition_buckets(
 ) -> Iterator[tuple[tuple[int, ...], list[tuple[int, int, int]]]]:
     """One band-key partition's blocks -> its buckets of two or more members, for verification."""
     _, blocks = item
-    yield from bucket_members(np.concatenate([np.frombuffer(b, dtype=BAND_ENTRY) for b in blocks]), local)
-
-
-def blocks_of(blocks: Iterable[bytes], dtype: np.dtype) -> np.ndarray:
-    """Record blocks (bytes) as one array."""
-    arrays = [np.frombuffer(b, dtype=dtype) for b in blocks]
-    return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
+    yield from bucket_members(blocks_of(blocks, BAND_ENTRY), local)
 
 
 def edge_block(item: tuple[int, Iterable[bytes]]) -> tuple[int, bytes]:
