@@ -26,6 +26,9 @@ NOT_VERIFIED = -1.0
 BAND_PARTITION_BITS = 10
 """The bucket shuffle has 2**10 partitions of the band-key space (by the top bits of the key):
 at RedPajama-1T size (~0.9e9 documents x 9 bands x 28 bytes) about 230 MB of entries each."""
+SPILLED_PARTITION_BITS = 6
+"""On one machine band entries are spilled to files and read one partition at a time: 2**6
+partitions (a 150 GB corpus: about 80 MB of entries each)."""
 
 BAND_ENTRY = np.dtype([
     ("band", "<u2"), ("scope", "u1"), ("key", "<u8"), ("doc_key", "<u8"), ("nbytes", "<i8"),
@@ -102,9 +105,9 @@ def split_by_partition(
         yield int(ordered[start]), records[order[start:end]]
 
 
-def band_partition(entries: np.ndarray) -> np.ndarray:
-    """Band-key partition of each entry: the top BAND_PARTITION_BITS bits of its key."""
-    return (entries["key"] >> np.uint64(64 - BAND_PARTITION_BITS)).astype(np.int64)
+def band_partition(entries: np.ndarray, bits: int = BAND_PARTITION_BITS) -> np.ndarray:
+    """Band-key partition of each entry: the top `bits` bits of its key."""
+    return (entries["key"] >> np.uint64(64 - bits)).astype(np.int64)
 
 
 def star_edges(entries: np.ndarray) -> np.ndarray:

@@ -5,8 +5,11 @@
              → clusters (one-worker array union-find, or distributed star rounds) → keepers
              → CoGroupByKey(file, removed lines) → write kept docs in the release layout
 
-Only ints travel through shuffles, and the biggest shuffle (band keys) as compact numpy blocks:
-per input file, one BAND_ENTRY block per band-key partition. The text is written once per input
+Only ints travel through shuffles, and the big ones as compact numpy record blocks: band keys
+(per input file, one BAND_ENTRY block per band-key partition; on one machine the entries are
+spilled to `_work/bands/` and only BandRange references are grouped, so the local runner's memory
+does not hold them), edges (EDGE blocks per anchor file) and removed documents (REMOVED blocks per
+input file). The text is written once per input
 file to `_work/staged/` and re-read by the writer. No stage holds O(corpus) records on one worker
 (the one-worker union-find only runs while the edge count fits a budget): audit records are
 grouped by a fixed part of the input (AUDIT_FILES_PER_PART input files per part), sorted, and
@@ -65,7 +68,9 @@ from slimpajama.dedup.units import (
     SCAN_STAGE,
     WORK,
     WRITE_STAGE,
+    BandRange,
     audit_part,
+    read_band_range,
     scan_unit,
     staged_path,
     write_unit,
@@ -111,27 +116,32 @@ class _Timed:
         self._msecs.inc(int((time.perf_counter() - self._start) * 1000))
 
 
+def band_entries_of(values: Iterable[bytes | BandRange]) -> np.ndarray:
+    """One band-key partition's BAND_ENTRY records, from blocks and spilled BandRanges."""
+    return blocks_of((read_band_range(v) if isinstance(v, BandRange) else v for v in values), BAND_ENTRY)
+
+
 def blocks_of(blocks: Iterable[bytes], dtype: np.dtype) -> np.ndarray:
     """Record blocks (bytes) as one read-only array (joined as bytes: concatenating structured
     arrays costs a dtype promotion per block)."""
     return np.frombuffer(b"".join(blocks), dtype=dtype)
 
 
-def partition_edges(item: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, bytes]]:
-    """One band-key partition's blocks -> its buckets' star edges as EDGE blocks (bytes), one per
-    anchor input file."""
-    _, blocks = item
-    edges = star_edges(blocks_of(blocks, BAND_ENTRY))
+def partition_edges(item: tuple[int, Iterable[bytes | BandRange]]) -> Iterator[tuple[int, bytes]]:
+    """One band-key partition's entries -> its buckets' star edges as EDGE blocks (bytes), one
+    per anchor input file."""
+    _, values = item
+    edges = star_edges(band_entries_of(values))
     for file_index, block in split_by_partition(edges, (edges["a"] >> np.uint64(32)).astype(np.int64)):
         yield file_index, block.tobytes()
 
 
 def partition_buckets(
-    item: tuple[int, Iterable[bytes]], local: bool
+    item: tuple[int, Iterable[bytes | BandRange]], local: bool
 ) -> Iterator[tuple[tuple[int, ...], list[tuple[int, int, int]]]]:
-    """One band-key partition's blocks -> its buckets of two or more members, for verification."""
-    _, blocks = item
-    yield from bucket_members(blocks_of(blocks, BAND_ENTRY), local)
+    """One band-key partition's entries -> its buckets of two or more members, for verification."""
+    _, values = item
+    yield from bucket_members(band_entries_of(values), local)
 
 
 def edge_block(item: tuple[int, Iterable[bytes]]) -> tuple[int, bytes]:
@@ -577,7 +587,8 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str, processe
         | "Discover files" >> beam.FlatMap(discover_inputs)
         | "Spread files" >> beam.Reshuffle()
     )
-    scan = PooledMap(scan_unit, cfg, root, stage=SCAN_STAGE, processes=processes)
+    one_machine = is_local_runner(p.options)
+    scan = PooledMap(scan_unit, cfg, root, one_machine, stage=SCAN_STAGE, processes=processes)
     scanned = files | "Read, normalize, sign" >> beam.ParDo(scan).with_outputs(
         "issue", "counts", "short", main="bands"
     )
@@ -603,7 +614,7 @@ def build_dedup_pipeline(p: beam.Pipeline, cfg: DedupConfig, root: str, processe
             | "Group by anchor file" >> beam.GroupByKey()
             | "One edge per pair" >> beam.Map(edge_block)
         )
-    removed = cluster_edges(edges, cfg, is_local_runner(p.options))
+    removed = cluster_edges(edges, cfg, one_machine)
     written = (
         {
             "file": files | "Key files" >> beam.Map(lambda f: (f.index, f)),

@@ -1,13 +1,14 @@
 """The per-input-file units of work of `slimpajama dedup`, as plain functions that return tagged
 outputs (slimpajama.pool.Outputs), so the Beam stages can run them inline or in a pool of worker
 processes: `scan_unit` (read → normalize → short filter → sign + band; stage the long documents
-to `_work/staged/`) and `write_unit` (the file's kept documents → its release file).
+to `_work/staged/`, and on one machine spill the band entries to `_work/bands/`) and `write_unit`
+(the file's kept documents → its release file).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import zstandard
@@ -16,7 +17,13 @@ from apache_beam.io.filesystems import FileSystems
 
 from slimpajama.core.accounting import Counts, tally
 from slimpajama.dedup.config import DedupConfig
-from slimpajama.dedup.edges import band_entries, band_partition, split_by_partition
+from slimpajama.dedup.edges import (
+    BAND_ENTRY,
+    SPILLED_PARTITION_BITS,
+    band_entries,
+    band_partition,
+    split_by_partition,
+)
 from slimpajama.dedup.scan import SET_NAME_LIST, SignedBatch, parse_staged_line, scan_file
 from slimpajama.io.inputs import InputFile, Issue
 from slimpajama.io.release import read_zstd_lines, release_relpath, write_release_file
@@ -47,16 +54,38 @@ def audit_part(file_index: int) -> int:
     return file_index // AUDIT_FILES_PER_PART
 
 
-def scan_unit(f: InputFile, cfg: DedupConfig, root: str) -> Outputs:
-    """One input file scanned, at most once per run (resume reuses committed outputs): band keys
-    as one BAND_ENTRY block (bytes) per band-key partition (main output); short documents and
-    issues as one list per file, keyed by audit part; counts."""
+class BandRange(NamedTuple):
+    """`count` BAND_ENTRY records from record `offset` of a spilled band file."""
+
+    path: str
+    offset: int
+    count: int
+
+
+def band_spill_path(root: str, file_index: int) -> str:
+    """Where the scan stage spills one input file's band entries (sorted by partition)."""
+    return FileSystems.join(root, WORK, "bands", f"{file_index:08d}.bin")
+
+
+def read_band_range(band_range: BandRange) -> bytes:
+    """The raw BAND_ENTRY records of a BandRange."""
+    with FileSystems.open(band_range.path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        fh.seek(band_range.offset * BAND_ENTRY.itemsize)
+        return fh.read(band_range.count * BAND_ENTRY.itemsize)
+
+
+def scan_unit(f: InputFile, cfg: DedupConfig, root: str, spill_bands: bool) -> Outputs:
+    """One input file scanned, at most once per run (resume reuses committed outputs): per
+    band-key partition (main output) its BAND_ENTRY records, as a block (bytes) that travels
+    through the shuffle, or with `spill_bands` (one machine) as a BandRange of the file's spilled
+    band entries, so that the runner's memory holds only references; short documents and issues
+    as one list per file, keyed by audit part; counts."""
     outputs = run_unit(FileSystems.join(root, WORK), SCAN_STAGE, f"{f.index:05d}",
-                       lambda: _scan(f, cfg, root), lambda outputs: scan_stats(f, outputs))
+                       lambda: _scan(f, cfg, root, spill_bands), lambda outputs: scan_stats(f, outputs))
     return [(None if tag == "bands" else tag, value) for tag, value in outputs]
 
 
-def _scan(f: InputFile, cfg: DedupConfig, root: str) -> list[tuple[str, Any]]:
+def _scan(f: InputFile, cfg: DedupConfig, root: str, spill_bands: bool) -> list[tuple[str, Any]]:
     """(tag, value) outputs of one input file; its staged text is written on the way."""
     signed: list[SignedBatch] = []
     short: list[tuple[int, int]] = []
@@ -82,12 +111,28 @@ def _scan(f: InputFile, cfg: DedupConfig, root: str) -> list[tuple[str, Any]]:
             *(np.concatenate([getattr(b, field) for b in signed]) for field in SignedBatch._fields),
             local=cfg.scope == "local",
         )
-        for partition, block in split_by_partition(entries, band_partition(entries)):
-            outputs.append(("bands", (partition, block.tobytes())))
+        if spill_bands:
+            outputs.extend(_spill_bands(entries, band_spill_path(root, f.index)))
+        else:
+            for partition, block in split_by_partition(entries, band_partition(entries)):
+                outputs.append(("bands", (partition, block.tobytes())))
     if short:
         outputs.append(("short", (audit_part(f.index), (f.relpath, short))))
     if issues:
         outputs.append(("issue", (audit_part(f.index), issues)))
+    return outputs
+
+
+def _spill_bands(entries: np.ndarray, path: str) -> list[tuple[str, tuple[int, BandRange]]]:
+    """Write `entries` to `path` grouped by spilled partition; one ("bands", (partition,
+    BandRange)) output per non-empty partition."""
+    outputs = []
+    offset = 0
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        for partition, block in split_by_partition(entries, band_partition(entries, SPILLED_PARTITION_BITS)):
+            fh.write(block.tobytes())
+            outputs.append(("bands", (partition, BandRange(path, offset, len(block)))))
+            offset += len(block)
     return outputs
 
 
