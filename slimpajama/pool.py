@@ -89,7 +89,9 @@ def _stop_forkserver() -> None:
 
 
 def _die_with_parent() -> None:
-    """Pool worker initializer: be killed when the forkserver (which dies with the run) dies."""
+    """Pool worker initializer: be killed when the forkserver (which dies with the run) dies, and
+    leave Ctrl-C to the run itself (one message, not one traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: workers then exit when their queue closes
