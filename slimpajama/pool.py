@@ -9,17 +9,18 @@ it. On a non-local runner (Dataflow, Flink, Spark) each SDK worker process alrea
 `processes` is 1 and the function runs inline, exactly as a plain DoFn would.
 
 Workers are forked from a forkserver that has imported the function's module once (cheap to fork,
-no fork of the multi-threaded runner process) and die with it: a killed run leaves no worker
-behind that could still write into the folder a resumed run is using.
+no fork of the multi-threaded runner process) and exit as soon as the run's process is gone: a
+killed run leaves no worker behind that could still write into the folder a resumed run uses.
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
 import multiprocessing
 import os
+import select
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -35,7 +36,8 @@ from slimpajama.io.beam_options import is_local_runner
 PENDING_PER_PROCESS = 2
 """Elements in flight per worker process: enough to keep each busy, few enough that finished
 outputs flow downstream while the stage runs."""
-PR_SET_PDEATHSIG = 1
+RUN_POLL_SECONDS = 1.0
+"""Where pidfds are missing, how often a pool worker checks that the run is still alive."""
 
 Outputs = list[tuple[str | None, Any]]
 """What a pooled function returns: (output tag, value) pairs; tag None is the main output."""
@@ -88,14 +90,29 @@ def _stop_forkserver() -> None:
         stop()
 
 
-def _die_with_parent() -> None:
-    """Pool worker initializer: be killed when the forkserver (which dies with the run) dies, and
-    leave Ctrl-C to the run itself (one message, not one traceback per worker)."""
+def _worker_init(run_pid: int) -> None:
+    """Pool worker initializer: leave Ctrl-C to the run itself (one message, not one traceback
+    per worker), and exit as soon as the run's process is gone, even mid-task: a killed run must
+    leave no worker behind writing into the folder a resumed run will use. (Workers are children
+    of the forkserver, and every worker keeps the forkserver alive, so the parent-death signal
+    alone cannot do this.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(run_pid,), name="exit-with-run", daemon=True).start()
+
+
+def _exit_with(pid: int) -> None:
+    """Block until process `pid` has exited, then end this process at once."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: workers then exit when their queue closes
-        pass
+        handle = os.pidfd_open(pid)
+        select.select([handle], [], [])  # a pidfd becomes readable when its process exits
+    except (AttributeError, OSError):  # no pidfd (not Linux >= 5.3): poll
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(RUN_POLL_SECONDS)
+    os._exit(1)
 
 
 def timed_call(fn: Callable[..., Outputs], element: Any, args: tuple) -> tuple[int, Outputs]:
@@ -118,7 +135,7 @@ class PooledMap(beam.DoFn):
         if self._processes > 1:
             start_forkserver([self._fn.__module__])
             self._pool = ProcessPoolExecutor(self._processes, mp_context=_context(),
-                                             initializer=_die_with_parent)
+                                             initializer=_worker_init, initargs=(os.getpid(),))
 
     def start_bundle(self) -> None:
         self._pending: set[Future] = set()

@@ -62,3 +62,46 @@ def test_an_error_in_a_pool_worker_fails_the_run_with_its_message():
 ])
 def test_local_processes_uses_every_core_only_on_an_in_memory_local_run(args, expected):
     assert local_processes(pipeline_options(args), args) == expected
+
+
+def sleep_after_writing_pid(n: int, folder: str) -> Outputs:
+    """Record this worker's pid, then sleep far longer than the test waits."""
+    import time
+    from pathlib import Path
+
+    Path(folder, f"{n}-{os.getpid()}").touch()
+    time.sleep(120)
+    return [(None, n)]
+
+
+def test_pool_workers_exit_when_the_run_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = (
+        "import apache_beam as beam, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_pool import sleep_after_writing_pid\n"
+        "from slimpajama.pool import PooledMap\n"
+        "with beam.Pipeline(runner='FnApiRunner') as p:\n"
+        "    _ = p | beam.Create([1, 2]) | beam.ParDo(PooledMap(sleep_after_writing_pid, "
+        f"{str(tmp_path)!r}, stage='s', processes=2))\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(p.name.split("-")[1]) for p in tmp_path.iterdir()]
+    assert len(workers) == 2 and run.pid not in workers
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                 and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
+    assert alive == []  # both workers, mid-task, ended with the run
