@@ -163,6 +163,7 @@ def test_mix_then_tokenize_killed_mid_run_resume_to_the_same_bytes(dedup_output,
     tok_fresh, tok_resumed = tmp_path / "tok-fresh", tmp_path / "tok-resumed"
     assert cli("tokenize", "--input", str(fresh), "--output", str(tok_fresh), "-q").returncode == 0
     killed = cli("tokenize", "--input", str(fresh), "--output", str(tok_resumed), "-q",
+                 "--direct_num_workers", "1",  # tokenize in this process: it dies after exactly 1 file
                  env={"SLIMPAJAMA_ABORT_AFTER_UNITS": "1"})
     assert killed.returncode == 137
     assert len(os.listdir(tmp_path / "tok-resumed.tmp" / "progress" / "tokenize")) == 1

@@ -177,6 +177,10 @@ def test_same_bytes_in_memory_and_multi_processing(release, tmp_path) -> None:
         beam_args=["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
     )
     assert tree_bytes(str(tmp_path / "a")) == tree_bytes(str(tmp_path / "b"))
+    for workers in ("1", "3"):  # in-memory runner: tokenize inline, or in a pool of 3 processes
+        out = tmp_path / f"pool{workers}"
+        run_tokenize(root, str(out), options, beam_args=[f"--direct_num_workers={workers}"])
+        assert tree_bytes(str(out)) == tree_bytes(str(tmp_path / "a"))
 
 
 def test_hdf5_pipeline(release, tmp_path) -> None:

@@ -37,7 +37,8 @@ from slimpajama import __version__
 from slimpajama.io.beam_options import pipeline_options
 from slimpajama.io.release import list_release_files, read_release_file
 from slimpajama.io.shards import TOKEN_DTYPE, write_hdf5_file, write_megatron_shard
-from slimpajama.io.tokenizer import EOS_ID, encode_documents, gpt2_encoding, tokenizer_identity
+from slimpajama.io.tokenizer import EOS_ID, encode_documents, tokenizer_identity
+from slimpajama.pool import Outputs, PooledMap
 from slimpajama.resume import run_unit
 from slimpajama.tokenize.config import TokenizeOptions
 
@@ -292,24 +293,18 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 # ---------------------------------------------------------------- Beam wrappers
 
 
-class TokenizeFileFn(beam.DoFn):
-    """(split, index, path) -> part metadata; writes the part under the temporary root."""
-
-    def __init__(self, root: str) -> None:
-        self._root = root
-
-    def setup(self) -> None:
-        gpt2_encoding()  # build the BPE tables once per worker
-
-    def process(self, item: tuple[str, int, str]) -> Iterator[dict[str, Any]]:
-        split, index, path = item
-        yield from run_unit(
-            self._root, TOKENIZE_STAGE, f"{split}-{index:05d}",
-            lambda: [{"split": split, "index": index,
-                      **tokenize_release_file(path, part_prefix(self._root, split, index))}],
-            lambda outputs: {"docs": outputs[0]["documents"],
-                             "disk_bytes": FileSystems.match([path])[0].metadata_list[0].size_in_bytes},
-        )
+def tokenize_unit(item: tuple[str, int, str], root: str) -> Outputs:
+    """(split, index, path) -> its part metadata (main output), at most once per run; writes the
+    part under the temporary root `root`."""
+    split, index, path = item
+    outputs = run_unit(
+        root, TOKENIZE_STAGE, f"{split}-{index:05d}",
+        lambda: [{"split": split, "index": index,
+                  **tokenize_release_file(path, part_prefix(root, split, index))}],
+        lambda outputs: {"docs": outputs[0]["documents"],
+                         "disk_bytes": FileSystems.match([path])[0].metadata_list[0].size_in_bytes},
+    )
+    return [(None, part) for part in outputs]
 
 
 def input_files(input_root: str, splits: Sequence[str]) -> list[tuple[str, int, str]]:
@@ -326,15 +321,18 @@ def build_tokenize_pipeline(
     work_root: str,
     options: TokenizeOptions,
     beam_options: PipelineOptions | None = None,
+    processes: int = 1,
 ) -> beam.Pipeline:
-    """The Beam pipeline writing shards + manifest.json into `work_root`."""
+    """The Beam pipeline writing shards + manifest.json into `work_root`; files are tokenized in
+    `processes` worker processes (slimpajama.pool)."""
     pipeline = beam.Pipeline(options=beam_options or pipeline_options())
     parts = (
         pipeline
         | "Root" >> beam.Create([input_root])
         | "InputFiles" >> beam.FlatMap(input_files, options.splits)
         | "SpreadFiles" >> beam.Reshuffle()
-        | "Tokenize" >> beam.ParDo(TokenizeFileFn(work_root))
+        | "Tokenize" >> beam.ParDo(PooledMap(tokenize_unit, work_root, stage=TOKENIZE_STAGE,
+                                              processes=processes))
     )
     all_parts = parts | "AllParts" >> beam.combiners.ToList()
     shards = (
