@@ -324,17 +324,26 @@ def _orjson_record(content: bytes) -> Any:
         record = orjson.loads(content)
     except orjson.JSONDecodeError:
         return None
-    pending = [(record, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, dict | list):
-            if depth > _ORJSON_MAX_DEPTH:
-                return None
-            items = value.values() if isinstance(value, dict) else value
-            pending.extend((item, depth + 1) for item in items if not isinstance(item, str))
-        elif isinstance(value, float) and value.is_integer() and abs(value) >= _FIRST_INEXACT_INT:
-            return None
-    return record
+    return record if _read_alike(record, 1) else None
+
+
+def _read_alike(value: Any, depth: int) -> bool:
+    """False if `value` (at nesting `depth`, 1 = the record) holds something `json` may read
+    differently: a container deeper than `_ORJSON_MAX_DEPTH` or a whole float >= 2^63."""
+    if isinstance(value, dict):
+        items = value.values()
+    elif isinstance(value, list):
+        items = value
+    elif isinstance(value, float):
+        return not (value.is_integer() and abs(value) >= _FIRST_INEXACT_INT)
+    else:
+        return True
+    if depth > _ORJSON_MAX_DEPTH:
+        return False
+    for item in items:
+        if type(item) is not str and not _read_alike(item, depth + 1):
+            return False
+    return True
 
 
 def _has_unpaired_surrogate(line: str, record: dict) -> bool:
