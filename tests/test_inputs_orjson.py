@@ -41,6 +41,7 @@ READ_BY_ORJSON = [
     b'{"text": "t", "meta": {"redpajama_set_name": "RedPajamaBook", "x": [true, false, null]}}',
     b'  {"text": "surrounding whitespace"}  \t',
     b'{"text": "t", "meta": null}',
+    b'{"text": "pairs \\uD83D\\uDE00 \\udbff\\udfff \\ud800\\udc00"}',
     b'{"text": 5}',
     b'["not", "an", "object"]',
     NESTED_60,
@@ -66,6 +67,10 @@ LEFT_TO_JSON = [
     b'{"text": "t", "meta": {"lead": 01}}',
     NESTED_70,
     b'{"text": "t", "meta": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+    b'{"text": "high then letter \\ud800\\u0041"}',
+    b'{"text": "lone high before a pair \\ud800\\ud800\\udc00"}',
+    b'{"text": "upper-case lone \\uDC00"}',
+    b'{"text": "high then escaped backslash \\ud800\\\\udc00"}',
 ]
 
 
@@ -106,6 +111,7 @@ def test_left_to_json_keeps_the_reasons() -> None:
         [("quarantined", "invalid JSON: Expecting ',' delimiter at column 33")],
         [],
         [("quarantined", "invalid JSON: nested too deeply")],
+        surrogate, surrogate, surrogate, surrogate,
     ]
 
 
