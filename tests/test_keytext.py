@@ -7,7 +7,9 @@ import string
 
 import pytest
 
-from slimpajama.core.keytext import key_text
+from slimpajama.bench.corpus import SOURCES, source_documents
+from slimpajama.core.keytext import ASCII_WHITESPACE, NON_ASCII_WHITESPACE, key_text
+from slimpajama.core.normalize import normalize_text
 
 
 def slimpajama_key_text(text: str) -> str:
@@ -63,3 +65,68 @@ def test_whitespace_and_punctuation_of_every_code_point() -> None:
     spaced = [f"a{c}b{c}{c}!{c}c." for c in every if c.isspace() or not c.isprintable()][:400]
     for text in pieces + spaced + [every]:
         assert key_text(text) == slimpajama_key_text(text)
+
+
+def split_join_key_text(text: str) -> str:
+    """The previous implementation (punctuation deleted, then " ".join(split())), verbatim."""
+    lowered = text.lower()
+    if lowered.isascii():
+        lowered = lowered.translate(str.maketrans("", "", string.punctuation))
+    else:
+        lowered = (
+            lowered.encode("utf-8", "surrogatepass")
+            .translate(None, string.punctuation.encode("ascii"))
+            .decode("utf-8", "surrogatepass")
+        )
+    return " ".join(lowered.split())
+
+
+def test_whitespace_tables_are_every_whitespace_code_point() -> None:
+    every = [chr(c) for c in range(0x110000)]
+    assert ASCII_WHITESPACE + NON_ASCII_WHITESPACE == "".join(c for c in every if c.isspace())
+    assert ASCII_WHITESPACE + NON_ASCII_WHITESPACE == "".join(re.findall(r"\s", "".join(every)))
+    assert ASCII_WHITESPACE.isascii() and not any(c.isascii() for c in NON_ASCII_WHITESPACE)
+
+
+WHITESPACE = ASCII_WHITESPACE + NON_ASCII_WHITESPACE
+
+
+@pytest.mark.parametrize("space", list(WHITESPACE))
+def test_runs_of_every_whitespace_character(space: str) -> None:
+    for ascii_only in (True, False):
+        word = "Ab" if ascii_only else "Äb"
+        for run in range(1, 70):
+            gap = space * run
+            for text in (gap + word + gap + "!" + gap + word + gap,
+                         word + gap + "," + gap + ";" + word, gap, gap + "." + gap,
+                         word + " " + gap + "\t" + word + "\u3000" + gap):
+                assert key_text(text) == slimpajama_key_text(text), (hex(ord(space)), run, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\u00a0\u00a0b \u3000 c\u2028\u2029d\x85e",
+        "\u3000lead and trail\u3000",
+        "punctuation ! between . spaces ? \u2003 ; here",
+        "lone \ud800 surrogate  \udc00 and \udfff\u2028\ud83d",
+        "\ud800" * 3 + "  " * 5 + "\u00a0" * 7,
+        "İstanbul \u0130\u0130  KELVİN \u212a",  # lower() grows the string
+        "\u180e\u200b\u2060\ufeff format characters, not whitespace\u200b\u200b",
+        "tabs\t\t\tand\x1c\x1d\x1e\x1fseparators\x0b\x0c\r\n",
+        "\xc2 and \xe2 and \u0100\u2000 lookalike lead bytes \u20ac\u2030",
+        "   " * 1000 + "x" + "\u3000" * 1000,
+    ],
+)
+def test_adversarial_texts_match_the_reference(text: str) -> None:
+    assert key_text(text) == slimpajama_key_text(text) == split_join_key_text(text)
+
+
+def test_realistic_corpus_matches_the_previous_implementation() -> None:
+    checked = 0
+    for source in SOURCES:
+        for raw in source_documents(source, 300_000, seed=5):
+            for text in (raw, normalize_text(raw)):
+                assert key_text(text) == split_join_key_text(text)
+                checked += 1
+    assert checked > 800

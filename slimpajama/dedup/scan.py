@@ -90,15 +90,16 @@ def scan_file(f: InputFile, cfg: DedupConfig) -> Iterator[tuple[str, object]]:
             continue
         assert isinstance(event, Document)
         text = normalize_text(event.text)
-        nbytes = len(text.encode("utf-8"))
         key = key_text(text)
         if len(key) < cfg.min_chars:
+            nbytes = len(text.encode("utf-8"))
             tally(counts, event.set_name, "short", nbytes, is_input=True)
             yield "short", (doc_key(f.index, event.line), len(key))
             continue
+        release_line = encode_record(text, event.set_name, event.meta)
+        nbytes = len(text.encode("utf-8"))  # a copy: orjson cached the UTF-8 of a non-ASCII str
         tally(counts, event.set_name, None, nbytes, is_input=True)
-        batch.append((event.line, SET_INDEX[event.set_name], nbytes, key,
-                      encode_record(text, event.set_name, event.meta)))
+        batch.append((event.line, SET_INDEX[event.set_name], nbytes, key, release_line))
         if len(batch) >= cfg.batch_docs:
             yield from flush()
     if batch:

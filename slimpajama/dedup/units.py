@@ -36,7 +36,9 @@ SCAN_STAGE = "scan"
 WRITE_STAGE = "write"
 AUDIT_FILES_PER_PART = 4
 """Audit part NNNNN holds the records of input files 4·NNNNN .. 4·NNNNN+3 (sorted relpath order)."""
-STAGED_LEVEL = 1  # zstd level of the staged (temporary) files: speed over size
+STAGED_LEVEL = -10
+"""zstd level of the staged (temporary) files: speed over size. On the 215 MB corpus, writing and
+re-reading them took 1.51 CPU-s at level 1 (46 % of raw size), 0.82 at -10 (84 %), 0.44 at -100 (98 %)."""
 
 
 def staged_path(root: str, file_index: int) -> str:

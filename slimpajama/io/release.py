@@ -1,7 +1,9 @@
 """The SlimPajama release layout: `<split>/chunk{c}/example_{kind}_{n}.jsonl.zst`.
 
 Each line is `{"text": ..., "meta": {"redpajama_set_name": ..., ...}}` serialized with
-`json.dumps(ensure_ascii=False)` and terminated by a single '\\n'; files are zstd level 3,
+`json.dumps(ensure_ascii=False)` and terminated by a single '\\n' (the text, the big part, is
+encoded by orjson, whose string encoding is byte-identical to that for every string without a lone
+surrogate; checked over every code point in the tests); files are zstd level 3,
 single-threaded, so the same records always give the same bytes. All file access goes through
 Beam's `FileSystems`, so `gs://` paths work wherever local paths do.
 """
@@ -14,6 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
 import zstandard
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -37,7 +40,12 @@ def encode_record(text: str, set_name: str, meta: dict[str, Any] | None = None) 
     for key, value in (meta or {}).items():
         if key != "redpajama_set_name":
             full_meta[key] = value
-    return (json.dumps({"text": text, "meta": full_meta}, ensure_ascii=False) + "\n").encode()
+    try:
+        text_json = orjson.dumps(text)
+    except orjson.JSONEncodeError:  # a lone surrogate: the stdlib raises UnicodeEncodeError, as always
+        return (json.dumps({"text": text, "meta": full_meta}, ensure_ascii=False) + "\n").encode()
+    meta_json = json.dumps(full_meta, ensure_ascii=False).encode()
+    return b"".join((b'{"text": ', text_json, b', "meta": ', meta_json, b"}\n"))
 
 
 def write_release_file(path: str, lines: Iterable[bytes]) -> int:
