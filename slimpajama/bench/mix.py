@@ -2,7 +2,7 @@
 process tree) with the default GPT-2 counter, and with `--layouts` peak RSS vs files-per-chunk and
 docs-per-file.
 
-A realistic corpus (`bench.corpus.realistic_corpus`, 150 MB by default, `--quick` for 50 MB:
+A realistic corpus (`bench.corpus.realistic_corpus`, 100 MB by default, `--quick` for 50 MB:
 RedPajama sources in their byte shares, each with the real non-ASCII profile, printed and stored
 next to the target) is written in the release layout, sources interleaved, then mixed to
 slimpajama-627b (default holdout 0.17 %, near decontamination on) by the `slimpajama mix` command
@@ -124,17 +124,20 @@ def child(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def speed_runs(sp: Path, root: Path, text_bytes: int) -> dict[str, Any]:
-    """The `SPEED_RUNS` of `slimpajama mix` on `sp`: wall, tree CPU, peak RSS, MB/s; whether the
-    pool and one-process GPT-2 outputs are byte-identical and the target is met."""
+    """The `SPEED_RUNS` of `slimpajama mix` on `sp`: wall, tree CPU, peak RSS, MB/s, and the
+    machine's load average before each run (other users' processes share the cores: compare CPU
+    seconds when it is high); whether the pool and one-process GPT-2 outputs are byte-identical
+    and the target is met."""
     from slimpajama.bench.dedup import run_cli
 
     runs = []
     for n, (counter, label, extra) in enumerate(SPEED_RUNS):
         args = ["--input", str(sp), "--output", str(root / f"speed{n}"), "--mixture",
                 "slimpajama-627b", "--counter", counter, "-q", *extra]
+        load = os.getloadavg()[0]
         measured = run_cli(args, command="mix")
         del measured["summary"]
-        runs.append({"counter": counter, "workers": label, **measured,
+        runs.append({"counter": counter, "workers": label, "load_avg_1m_before": round(load, 2), **measured,
                      "mb_per_s": round(text_bytes / 1e6 / measured["wall_s"], 2),
                      "cpu_s_per_mb": round(measured["cpu_s"] / (text_bytes / 1e6), 4)})
         print(f"[bench mix] {runs[-1]}", flush=True)
@@ -182,7 +185,7 @@ def layout_runs(sp: Path, root: Path, text_bytes: int, counter: str) -> dict[str
 def main(argv: list[str]) -> dict[str, Any]:
     """Run the benchmark (see module doc); returns and writes the results."""
     parser = argparse.ArgumentParser(prog="python -m slimpajama.bench mix")
-    parser.add_argument("--mb", type=float, default=150.0, help="corpus size in MB of text [150]")
+    parser.add_argument("--mb", type=float, default=100.0, help="corpus size in MB of text [100]")
     parser.add_argument("--quick", action="store_true", help="a 50 MB corpus, for a smoke run")
     parser.add_argument("--layouts", action="store_true",
                         help="also peak RSS per files-per-chunk / docs-per-file layout")
