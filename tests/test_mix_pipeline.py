@@ -27,16 +27,9 @@ from slimpajama.io.release import (
 )
 from slimpajama.mix.cli import mix_command
 from slimpajama.mix.config import MixConfig
-from slimpajama.mix.pipeline import (
-    ShuffleBins,
-    SpillBuffer,
-    bin_count,
-    file_parts,
-    mean_fill,
-    read_docs,
-    read_spill_range,
-)
+from slimpajama.mix.pipeline import bin_count, mean_fill
 from slimpajama.mix.run import release_names, run_mix
+from slimpajama.mix.units import ShuffleBins, SpillBuffer, file_parts, read_docs, read_spill_range
 
 SEED = 3
 HOLDOUT = 0.05
@@ -191,6 +184,16 @@ def test_cli_rerun_overwrite_and_two_workers_are_byte_identical(mixed, tmp_path)
                                         "--overwrite", "--direct_num_workers=2",
                                         "--direct_running_mode=multi_processing"])
     assert again.exit_code == 0, again.output
+    assert tree(cli_out) == tree(out)
+
+
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_in_memory_pool_of_any_size_writes_the_same_bytes(mixed, tmp_path, workers):
+    sp, out, _ = mixed
+    cli_out = tmp_path / "cli"
+    done = CliRunner().invoke(mix_command, ["--input", str(sp), "--output", str(cli_out), *OPTIONS,
+                                            "--direct_num_workers", workers])
+    assert done.exit_code == 0, done.output
     assert tree(cli_out) == tree(out)
 
 

@@ -148,6 +148,7 @@ def test_mix_then_tokenize_killed_mid_run_resume_to_the_same_bytes(dedup_output,
     assert cli("mix", "--input", str(dedup_output), "--output", str(fresh), *mix_args).returncode == 0
     resumed = tmp_path / "resumed"
     killed = cli("mix", "--input", str(dedup_output), "--output", str(resumed), *mix_args,
+                 "--direct_num_workers", "1",  # scan in this process: it dies after exactly 3 files
                  env={"SLIMPAJAMA_ABORT_AFTER_UNITS": "3"})
     assert killed.returncode == 137
     assert len(os.listdir(tmp_path / "resumed.tmp" / "progress" / "scan")) == 3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -17,17 +16,6 @@ def default_counter() -> str:
     except ImportError:
         return "bytes"
     return "gpt2"
-
-
-def counting_threads(kind: str) -> int:
-    """Threads that count tokens in parallel: the usable cores for "gpt2" (its encoder releases
-    the GIL), 1 for "bytes"."""
-    if kind != "gpt2":
-        return 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def token_counter(kind: str) -> Callable[[str], int]:

@@ -18,17 +18,17 @@ from apache_beam.runners.runner import PipelineResult
 from slimpajama.core.mixture import Amount
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.release import SPLITS, delete_tree, is_empty_dir, release_relpath
+from slimpajama.mix import units
 from slimpajama.mix.config import MixConfig
 from slimpajama.mix.pipeline import (
-    BINS_DIR,
-    SCAN_STAGE,
-    SPILL_STAGE,
     SUMMARY_NAME,
     amount_counts,
     build_mix_pipeline,
     input_relpaths,
     sum_counts,
 )
+from slimpajama.mix.units import BINS_DIR, SCAN_STAGE, SPILL_STAGE
+from slimpajama.pool import local_processes, start_forkserver
 from slimpajama.progress import ProgressPrinter, Stage, run_to_completion
 from slimpajama.report import write_report_html
 from slimpajama.resume import fingerprint, input_listing, prepare_work
@@ -36,6 +36,8 @@ from slimpajama.resume import fingerprint, input_listing, prepare_work
 REPORT_NAME = "report.json"
 HOLDOUT_SPLITS = ("validation", "test")
 REMOVAL_KINDS = ("exact", "near")
+GPT2_PRELOAD = "slimpajama.mix.gpt2_preload"
+"""Module the pool's forkserver imports to build the GPT-2 encoding once for all its workers."""
 SHARE_DECIMALS = 6
 """Shares in report.json are percent rounded to this many decimals."""
 
@@ -161,11 +163,14 @@ def finish_mix(work: str, output: str, config: MixConfig, input_root: str) -> di
 
 
 def launch_mix(input_root: str, work: str, config: MixConfig, options: PipelineOptions,
-               progress: TextIO | None = None) -> PipelineResult:
+               progress: TextIO | None = None, processes: int = 1) -> PipelineResult:
     """Build the mix pipeline into `work` and run it to completion (a Dataflow `--dry_run=True`
-    only translates it; a non-local runner's job id goes to `progress`)."""
+    only translates it; a non-local runner's job id goes to `progress`); per-file stages use
+    `processes` worker processes."""
+    if processes > 1:
+        start_forkserver([units.__name__, *([GPT2_PRELOAD] if config.counter == "gpt2" else [])])
     pipeline = beam.Pipeline(options=options)
-    build_mix_pipeline(pipeline, input_root, work, config)
+    build_mix_pipeline(pipeline, input_root, work, config, processes)
     return run_to_completion(pipeline, progress)
 
 
@@ -206,7 +211,7 @@ def run_mix(input_root: str, output: str, config: MixConfig, *, overwrite: bool 
     stages = [Stage(SCAN_STAGE, "files", len(relpaths), disk_bytes),
               Stage(SPILL_STAGE, "files", len(relpaths))]
     with ProgressPrinter(work, stages, stream=progress):
-        launch_mix(input_root, work, config, options, progress)
+        launch_mix(input_root, work, config, options, progress, local_processes(options, beam_args))
     delete_tree(output)
     report = finish_mix(work, output, config, input_root)
     write_report_html(output)
