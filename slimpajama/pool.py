@@ -8,9 +8,10 @@ in completion order: every consumer groups or combines them, so the output bytes
 it. On a non-local runner (Dataflow, Flink, Spark) each SDK worker process already owns a core, so
 `processes` is 1 and the function runs inline, exactly as a plain DoFn would.
 
-Workers are forked from a forkserver that has imported the function's module once (cheap to fork,
-no fork of the multi-threaded runner process) and exit as soon as the run's process is gone: a
-killed run leaves no worker behind that could still write into the folder a resumed run uses.
+One pool per process is shared by every pooled stage. Its workers are forked from a forkserver
+that has imported the function's module once (cheap to fork, no fork of the multi-threaded
+runner process) and exit as soon as the run's process is gone: a killed run leaves no worker
+behind that could still write into the folder a resumed run uses.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ PENDING_PER_PROCESS = 2
 outputs flow downstream while the stage runs."""
 RUN_POLL_SECONDS = 1.0
 """Where pidfds are missing, how often a pool worker checks that the run is still alive."""
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+"""The shared pools of this process, by size (see `shared_pool`)."""
 
 Outputs = list[tuple[str | None, Any]]
 """What a pooled function returns: (output tag, value) pairs; tag None is the main output."""
@@ -82,8 +86,24 @@ def start_forkserver(modules: Sequence[str]) -> None:
     atexit.register(_stop_forkserver)
 
 
+def shared_pool(processes: int) -> ProcessPoolExecutor:
+    """This process's pool of `processes` workers: made on first use, then shared by every
+    PooledMap stage of every pipeline the process runs (one set of workers, not one per stage),
+    and made anew if a worker died."""
+    pool = _POOLS.get(processes)
+    if pool is None or getattr(pool, "_broken", False):
+        pool = _POOLS[processes] = ProcessPoolExecutor(
+            processes, mp_context=_context(), initializer=_worker_init, initargs=(os.getpid(),))
+    return pool
+
+
 def _stop_forkserver() -> None:
+    """At exit: shut the pools down, then stop and reap the forkserver."""
     from multiprocessing import forkserver
+
+    for pool in _POOLS.values():
+        pool.shutdown(wait=True, cancel_futures=True)
+    _POOLS.clear()
 
     stop = getattr(forkserver._forkserver, "_stop", None)  # noqa: SLF001  no public way to reap it
     if stop is not None:
@@ -134,8 +154,7 @@ class PooledMap(beam.DoFn):
         self._pool: ProcessPoolExecutor | None = None
         if self._processes > 1:
             start_forkserver([self._fn.__module__])
-            self._pool = ProcessPoolExecutor(self._processes, mp_context=_context(),
-                                             initializer=_worker_init, initargs=(os.getpid(),))
+            self._pool = shared_pool(self._processes)
 
     def start_bundle(self) -> None:
         self._pending: set[Future] = set()
@@ -159,10 +178,6 @@ class PooledMap(beam.DoFn):
                         yield beam.pvalue.TaggedOutput(output.tag, GlobalWindows.windowed_value(output.value))
                     else:
                         yield GlobalWindows.windowed_value(output)
-
-    def teardown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _route(self, result: tuple[int, Outputs]) -> Iterator[Any]:
         msecs, outputs = result

@@ -31,13 +31,21 @@ def test_pooled_map_gives_every_output_once_whatever_the_pool(processes):
         )
         assert_that(results.squares, equal_to([n * n + 7 for n in range(40)]), label="main")
         assert_that(results.odd, equal_to(list(range(1, 40, 2))), label="odd")
+        again = (
+            results.squares
+            | "Second stage" >> beam.ParDo(PooledMap(squares_and_pids, 0, stage="again", processes=processes))
+            .with_outputs("pid", "odd", main="squares")
+        )
         pids = (
-            results.pid
+            (results.pid, again.pid)
+            | beam.Flatten()
             | beam.combiners.Count.PerElement()
             | beam.Keys()
             | beam.combiners.Count.Globally()
         )
-        assert_that(pids, lambda got: got[0] >= 1 and (got[0] > 1) == (processes > 1), label="pids")
+        # both stages share one pool: never more workers than processes (1 = this process)
+        assert_that(pids, lambda got: 1 <= got[0] <= processes and (got[0] > 1) == (processes > 1),
+                    label="pids")
 
 
 def raises_on_five(n: int) -> Outputs:

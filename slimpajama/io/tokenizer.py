@@ -81,6 +81,11 @@ def mergeable_ranks(encoder_json: bytes, vocab_bpe: bytes) -> dict[bytes, int]:
     return ranks
 
 
+GPT2_PRELOAD_MODULE = "slimpajama.io.gpt2_preload"
+"""Module a worker pool's forkserver imports to build the GPT-2 encoding once for its workers
+(named, not imported: importing it builds the encoding)."""
+
+
 @lru_cache(maxsize=1)
 def gpt2_encoding() -> tiktoken.Encoding:
     """GPT-2 as a `tiktoken.Encoding` (50,257 ids, `<|endoftext|>` = 50256), built once."""

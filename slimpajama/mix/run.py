@@ -18,6 +18,7 @@ from apache_beam.runners.runner import PipelineResult
 from slimpajama.core.mixture import Amount
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.release import SPLITS, delete_tree, is_empty_dir, release_relpath
+from slimpajama.io.tokenizer import GPT2_PRELOAD_MODULE
 from slimpajama.mix import units
 from slimpajama.mix.config import MixConfig
 from slimpajama.mix.pipeline import (
@@ -36,8 +37,6 @@ from slimpajama.resume import fingerprint, input_listing, prepare_work
 REPORT_NAME = "report.json"
 HOLDOUT_SPLITS = ("validation", "test")
 REMOVAL_KINDS = ("exact", "near")
-GPT2_PRELOAD = "slimpajama.mix.gpt2_preload"
-"""Module the pool's forkserver imports to build the GPT-2 encoding once for all its workers."""
 SHARE_DECIMALS = 6
 """Shares in report.json are percent rounded to this many decimals."""
 
@@ -168,7 +167,7 @@ def launch_mix(input_root: str, work: str, config: MixConfig, options: PipelineO
     only translates it; a non-local runner's job id goes to `progress`); per-file stages use
     `processes` worker processes."""
     if processes > 1:
-        start_forkserver([units.__name__, *([GPT2_PRELOAD] if config.counter == "gpt2" else [])])
+        start_forkserver([units.__name__, *([GPT2_PRELOAD_MODULE] if config.counter == "gpt2" else [])])
     pipeline = beam.Pipeline(options=options)
     build_mix_pipeline(pipeline, input_root, work, config, processes)
     return run_to_completion(pipeline, progress)

@@ -14,6 +14,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.release import delete_tree, is_empty_dir, move_tree
+from slimpajama.io.tokenizer import GPT2_PRELOAD_MODULE
 from slimpajama.pool import local_processes, start_forkserver
 from slimpajama.progress import PROGRESS_DIR, ProgressPrinter, Stage, run_to_completion
 from slimpajama.report import write_report_html
@@ -68,7 +69,7 @@ def run_tokenize(
     stage = Stage(TOKENIZE_STAGE, "files", len(files), sum(size for _, size, _ in run["inputs"]))
     processes = local_processes(beam_options, beam_args)
     if processes > 1:
-        start_forkserver([tokenize_pipeline.__name__])
+        start_forkserver([tokenize_pipeline.__name__, GPT2_PRELOAD_MODULE])
     with ProgressPrinter(work_root, [stage], stream=progress):
         pipeline = build_tokenize_pipeline(input_root, work_root, options, beam_options, processes)
         run_to_completion(pipeline, progress)
