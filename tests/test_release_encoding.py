@@ -86,3 +86,13 @@ def test_realistic_corpus_texts_encode_like_the_stdlib() -> None:
                     text, "RedPajamaC4", {"i": checked})
                 checked += 1
     assert checked > 800
+
+
+def test_release_text_reads_back_the_text_whatever_the_meta():
+    from slimpajama.io.release import release_text
+
+    texts = ["plain", "quote \" backslash \\ tab \t nl \n", "é 中文 \u2028 \x7f \x00", ""]
+    metas = [None, {"big": 2**70, "nan": float("nan")}, {"nested": {"a": [1, 2.5, None]}}]
+    for text in texts:
+        for meta in metas:
+            assert release_text(encode_record(text, "RedPajamaC4", meta)) == text

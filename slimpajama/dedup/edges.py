@@ -136,11 +136,12 @@ def bucket_members(
     the partition, so this is O(duplicates), not O(corpus)."""
     entries = entries[np.lexsort((entries["doc_key"], entries["key"], entries["scope"], entries["band"]))]
     starts = np.flatnonzero(_starts(entries, ("band", "scope", "key")))
-    ends = np.append(starts[1:], len(entries))
+    sizes = np.diff(np.append(starts, len(entries)))
+    shared = np.repeat(sizes >= 2, sizes)  # entries of buckets of two or more: Python sees only those
+    entries, sizes = entries[shared], sizes[sizes >= 2]
+    starts = np.cumsum(sizes) - sizes
     rows = entries[["band", "scope", "key", "doc_key", "nbytes", "set_index"]].tolist()
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        if end - start < 2:
-            continue
+    for start, end in zip(starts.tolist(), (starts + sizes).tolist(), strict=True):
         band, scope, key = rows[start][:3]
         bucket = (scope, band, key) if local else (band, key)
         yield bucket, [(doc, nbytes, set_index) for *_, doc, nbytes, set_index in rows[start:end]]

@@ -78,7 +78,7 @@ from slimpajama.dedup.units import (
 from slimpajama.dedup.verify import VerifyCounts, sum_counts, verify_buckets
 from slimpajama.io.beam_options import is_local_runner
 from slimpajama.io.inputs import InputFile, Issue, discover_inputs
-from slimpajama.io.release import read_zstd_lines
+from slimpajama.io.release import read_zstd_lines, release_text
 from slimpajama.pool import PooledMap
 
 QUARANTINE_DIR = "quarantine"  # part-NNNNN.jsonl
@@ -138,10 +138,13 @@ def partition_edges(item: tuple[int, Iterable[bytes | BandRange]]) -> Iterator[t
 
 def partition_buckets(
     item: tuple[int, Iterable[bytes | BandRange]], local: bool
-) -> Iterator[tuple[tuple[int, ...], list[tuple[int, int, int]]]]:
-    """One band-key partition's entries -> its buckets of two or more members, for verification."""
+) -> Iterator[tuple[int, tuple[int, tuple[tuple[int, int, int], ...]]]]:
+    """One band-key partition's entries -> (anchor key, (band, members)) of each of its buckets of
+    two or more documents, for verification: members as plain (doc key, bytes, set index) ints
+    sorted by key (a document is in a bucket once), the anchor its smallest member."""
     _, values = item
-    yield from bucket_members(band_entries_of(values), local)
+    for bucket, members in bucket_members(band_entries_of(values), local):
+        yield members[0][0], (bucket[-2], tuple(members))
 
 
 def edge_block(item: tuple[int, Iterable[bytes]]) -> tuple[int, bytes]:
@@ -163,16 +166,6 @@ def removed_lines(item: tuple[int, dict[str, list]]) -> list[tuple[int, list[int
     removed = blocks_of(joined["removed"], REMOVED)
     lines = (removed["doc_key"] & np.uint64(0xFFFFFFFF)).tolist()
     return [(file_index, lines)] if joined["file"] else []
-
-
-def anchored_bucket(
-    item: tuple[tuple[int, ...], Iterable[tuple[int, int, int]]],
-) -> list[tuple[int, tuple[int, tuple[tuple[int, int, int], ...]]]]:
-    """(anchor key, (band, members sorted by key)) of a bucket of two or more documents, members
-    as plain (doc key, bytes, set index) ints; the anchor is its smallest member."""
-    bucket, members = item
-    ordered = tuple(sorted(set(members)))
-    return [(ordered[0][0], (bucket[-2], ordered))] if len(ordered) > 1 else []
 
 
 class DistinctBuckets(beam.CombineFn):
@@ -230,7 +223,7 @@ class ReadKeyTexts(beam.DoFn):
             for staged in read_zstd_lines(staged_path(self._root, file_index)):
                 line, _, _, release_line = parse_staged_line(staged)
                 if line in wanted:
-                    text = key_text(json.loads(release_line)["text"])
+                    text = key_text(release_text(release_line))
                     key = doc_key(file_index, line)
                     for anchor in wanted[line]:  # order is irrelevant: grouped by anchor next
                         yield anchor, (key, text)
@@ -265,15 +258,11 @@ class VerifyBuckets(beam.DoFn):
 def verify_edges(
     buckets: beam.PCollection, files: beam.PCollection, cfg: DedupConfig, root: str
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """Grouped buckets -> verified edges (see `slimpajama.dedup.verify`) and per-anchor counts.
+    """Anchored buckets -> verified edges (see `slimpajama.dedup.verify`) and per-anchor counts.
     Buckets meet at their anchor (their smallest member); each staged file is read once; key texts
     travel once to each anchor that has the document in some bucket, and only for documents in
     some bucket of two or more."""
-    anchored = (
-        buckets
-        | "Buckets by anchor" >> beam.FlatMap(anchored_bucket)
-        | "Distinct buckets per anchor" >> beam.CombinePerKey(DistinctBuckets())
-    )
+    anchored = buckets | "Distinct buckets per anchor" >> beam.CombinePerKey(DistinctBuckets())
     texts = (
         {
             "file": files | "Key files for texts" >> beam.Map(lambda f: (f.index, f)),

@@ -48,6 +48,16 @@ def encode_record(text: str, set_name: str, meta: dict[str, Any] | None = None) 
     return b"".join((b'{"text": ', text_json, b', "meta": ', meta_json, b"}\n"))
 
 
+def release_text(line: bytes) -> str:
+    """The text of one release line. orjson reads it (the text is the same whatever parser reads
+    it; orjson only refuses lines the stdlib reads differently, e.g. a meta integer past 64 bits,
+    and those go to the stdlib)."""
+    try:
+        return orjson.loads(line)["text"]
+    except orjson.JSONDecodeError:
+        return json.loads(line)["text"]
+
+
 def write_release_file(path: str, lines: Iterable[bytes]) -> int:
     """Write already-encoded lines to a zstd file at `path`; returns the number of lines."""
     count = 0
