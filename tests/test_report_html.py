@@ -398,6 +398,17 @@ def test_report_command_rebuilds_identical_bytes(outputs):
         assert (folder / "report.html").read_bytes() == before, name
 
 
+def test_report_command_does_not_load_beam(outputs):
+    """`slimpajama report` imports only its own command (the CLI group loads commands lazily)."""
+    script = ("import sys\nfrom slimpajama.cli import main\n"
+              "try:\n    main(['report', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'apache_beam'))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(outputs["mix"])], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [f"wrote {outputs['mix'] / 'report.html'}", "[]"]
+
+
 def test_report_command_refuses_a_folder_without_a_report(tmp_path):
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 2
