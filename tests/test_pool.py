@@ -20,6 +20,16 @@ def squares_and_pids(n: int, offset: int) -> Outputs:
     return [*outputs, ("odd", n)] if n % 2 else outputs
 
 
+def worker_count_matcher(processes: int):
+    """A Beam matcher (it must raise to fail) for the count of distinct worker pids."""
+
+    def check(got: list[int]) -> None:
+        (workers,) = got
+        assert 1 <= workers <= processes and (workers > 1) == (processes > 1), (workers, processes)
+
+    return check
+
+
 @pytest.mark.parametrize("processes", [1, 3])
 def test_pooled_map_gives_every_output_once_whatever_the_pool(processes):
     with BeamPipeline(runner="FnApiRunner") as p:
@@ -44,8 +54,7 @@ def test_pooled_map_gives_every_output_once_whatever_the_pool(processes):
             | beam.combiners.Count.Globally()
         )
         # both stages share one pool: never more workers than processes (1 = this process)
-        assert_that(pids, lambda got: 1 <= got[0] <= processes and (got[0] > 1) == (processes > 1),
-                    label="pids")
+        assert_that(pids, worker_count_matcher(processes), label="pids")
 
 
 def raises_on_five(n: int) -> Outputs:
