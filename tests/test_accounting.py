@@ -30,3 +30,11 @@ def test_violation_is_reported_exactly():
         "RedPajamaBook: docs in 1 != kept 0 + short 0 + duplicate 0 + quarantined 0 = 0",
         "RedPajamaBook: bytes in 10 != kept 0 + short 0 + duplicate 0 + quarantined 0 = 0",
     ]
+
+
+def test_tally_of_several_documents_at_once_equals_one_by_one():
+    one_by_one, at_once = {}, {}
+    for nbytes in (10, 20, 30):
+        tally(one_by_one, "RedPajamaC4", "duplicate", nbytes, is_input=False)
+    tally(at_once, "RedPajamaC4", "duplicate", 60, is_input=False, docs=3)
+    assert at_once == one_by_one and at_once["RedPajamaC4"]["duplicate"] == 3

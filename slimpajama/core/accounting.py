@@ -17,14 +17,16 @@ COUNTERS: tuple[str, ...] = ("docs_in", "bytes_in") + tuple(
 Counts = dict[str, dict[str, int]]
 
 
-def tally(counts: Counts, set_name: str, outcome: str | None, nbytes: int, *, is_input: bool) -> None:
-    """Add one document to `counts` in place: as input (scan stage) and/or with an outcome."""
+def tally(counts: Counts, set_name: str, outcome: str | None, nbytes: int, *, is_input: bool,
+          docs: int = 1) -> None:
+    """Add `docs` documents (one by default) of `nbytes` bytes in all to `counts` in place: as
+    input (scan stage) and/or with an outcome."""
     row = counts.setdefault(set_name, dict.fromkeys(COUNTERS, 0))
     if is_input:
-        row["docs_in"] += 1
+        row["docs_in"] += docs
         row["bytes_in"] += nbytes
     if outcome is not None:
-        row[outcome] += 1
+        row[outcome] += docs
         row[f"{outcome}_bytes"] += nbytes
 
 

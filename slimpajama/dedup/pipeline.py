@@ -36,7 +36,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from slimpajama.core.accounting import COUNTERS, Counts, merge_counts
+from slimpajama.core.accounting import Counts, merge_counts, tally
 from slimpajama.core.keep import Member, keep_policy
 from slimpajama.core.keytext import key_text
 from slimpajama.dedup.config import DedupConfig
@@ -308,9 +308,8 @@ def removed_counts(item: tuple[int, bytes]) -> Counts:
     counts: Counts = {}
     for set_index in np.unique(removed["set_index"]).tolist():
         of_set = removed["set_index"] == set_index
-        row = counts.setdefault(SET_NAME_LIST[set_index], dict.fromkeys(COUNTERS, 0))
-        row["duplicate"] = int(of_set.sum())
-        row["duplicate_bytes"] = int(removed["nbytes"][of_set].sum())
+        tally(counts, SET_NAME_LIST[set_index], "duplicate", int(removed["nbytes"][of_set].sum()),
+              is_input=False, docs=int(of_set.sum()))
     return counts
 
 
