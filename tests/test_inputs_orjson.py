@@ -9,13 +9,14 @@ import random
 import pytest
 
 from slimpajama.io import inputs
-from slimpajama.io.inputs import _orjson_record, parse_record
+from slimpajama.io.exact_json import orjson_if_exact
+from slimpajama.io.inputs import parse_record
 
 
 def stdlib_parse(monkeypatch: pytest.MonkeyPatch, content: bytes, folder: str) -> str:
     """repr of parse_record's result with orjson switched off (the previous code path)."""
     with monkeypatch.context() as patched:
-        patched.setattr(inputs, "_orjson_record", lambda _content: None)
+        patched.setattr(inputs, "orjson_if_exact", lambda _content: None)
         return repr(parse_record("src/f.jsonl", 7, content, folder))
 
 
@@ -76,19 +77,19 @@ LEFT_TO_JSON = [
 
 @pytest.mark.parametrize("content", READ_BY_ORJSON)
 def test_lines_orjson_reads_give_the_stdlib_result(monkeypatch, content: bytes) -> None:
-    assert _orjson_record(content) is not None
+    assert orjson_if_exact(content) is not None
     for folder in ("c4", "common_crawl"):
         assert_same(monkeypatch, content, folder)
 
 
 @pytest.mark.parametrize("content", LEFT_TO_JSON)
 def test_lines_orjson_could_read_differently_are_left_to_json(monkeypatch, content: bytes) -> None:
-    assert _orjson_record(content) is None
+    assert orjson_if_exact(content) is None
     assert_same(monkeypatch, content)
 
 
 def test_big_integer_past_4300_digits_raises_as_before() -> None:
-    assert _orjson_record(DIGITS_5000) is None
+    assert orjson_if_exact(DIGITS_5000) is None
     with pytest.raises(ValueError, match="4300 digits"):
         parse_record("src/f.jsonl", 7, DIGITS_5000, "c4")
 
@@ -142,7 +143,7 @@ def test_float_literals_read_like_the_stdlib() -> None:
     read = 0
     for literal in literals:
         content = b'{"text": "t", "meta": {"x": %s}}' % literal.encode()
-        record = _orjson_record(content)
+        record = orjson_if_exact(content)
         if record is not None:
             assert repr(record) == repr(json.loads(content)), literal
             read += 1
@@ -195,5 +196,5 @@ def test_random_and_damaged_lines_give_the_stdlib_result(monkeypatch) -> None:
         except ValueError:  # an integer past 4300 digits after damage: json raises, unchanged
             continue
         assert repr(parse_record("src/f.jsonl", 7, line, "c4")) == expected, line
-        via_orjson += _orjson_record(line) is not None
+        via_orjson += orjson_if_exact(line) is not None
     assert via_orjson > 1400

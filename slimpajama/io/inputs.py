@@ -11,7 +11,7 @@ never raises on bad content, never holds a whole file in memory and sniffs the c
 the magic bytes rather than trusting the file name. All access goes through Beam's
 `FileSystems`, so `gs://` roots work wherever local ones do.
 
-Records are parsed by orjson when its result is provably the stdlib's (see `_orjson_record`),
+Records are parsed by orjson when its result is provably the stdlib's (see `slimpajama.io.exact_json`),
 else by `json` exactly as before, so every record, issue and reason is the same either way.
 """
 
@@ -23,12 +23,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import zstandard
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from slimpajama.core.sources import FOLDERS, SET_NAMES
+from slimpajama.io.exact_json import orjson_if_exact
 
 RECOGNIZED_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.zst", ".jsonl.gz")
 """Input file name endings; `.json.gz.dedup.classifier.jsonl.zst` (CC) ends in `.jsonl.zst`."""
@@ -45,10 +45,6 @@ _SKIPPABLE_ZSTD_MAGIC_TAIL = b"\x2a\x4d\x18"  # skippable frames: 0x184D2A50..5F
 _BOM = b"\xef\xbb\xbf"
 _COMMON_CRAWL = "common_crawl"
 _JSON = json.JSONDecoder(strict=False)  # raw control characters inside strings are accepted
-_FIRST_INEXACT_INT = float(2**63)
-"""orjson reads an integer literal outside [-2^63, 2^64) as the nearest float, of magnitude >= this."""
-_ORJSON_MAX_DEPTH = 64
-"""Deeper records go to `json`, whose recursion limit (not orjson's 1024) decides if they are read."""
 
 
 class InputError(Exception):
@@ -309,43 +305,6 @@ def json_type(value: Any) -> str:
     return "object"
 
 
-def _orjson_record(content: bytes) -> Any:
-    """orjson's parse of one line when it is provably what `json` gives, else None.
-
-    orjson refuses everything that `json` reads differently or refuses: invalid UTF-8, a BOM,
-    raw control characters in strings (which `strict=False` accepts), lone surrogate escapes,
-    NaN/Infinity, numbers that overflow to infinity. Both read every other string alike, keep the
-    last value of a duplicate key at its first position, and round float literals correctly (so
-    to the same double). Left to `json`: a result nested deeper than `_ORJSON_MAX_DEPTH` (json
-    may hit Python's recursion limit), and one holding a whole float of magnitude >= 2^63, which
-    is how orjson silently reads an integer outside [-2^63, 2^64) (a float literal like 1e19 too).
-    """
-    try:
-        record = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return None
-    return record if _read_alike(record, 1) else None
-
-
-def _read_alike(value: Any, depth: int) -> bool:
-    """False if `value` (at nesting `depth`, 1 = the record) holds something `json` may read
-    differently: a container deeper than `_ORJSON_MAX_DEPTH` or a whole float >= 2^63."""
-    if isinstance(value, dict):
-        items = value.values()
-    elif isinstance(value, list):
-        items = value
-    elif isinstance(value, float):
-        return not (value.is_integer() and abs(value) >= _FIRST_INEXACT_INT)
-    else:
-        return True
-    if depth > _ORJSON_MAX_DEPTH:
-        return False
-    for item in items:
-        if type(item) is not str and not _read_alike(item, depth + 1):
-            return False
-    return True
-
-
 def _has_unpaired_surrogate(line: str, record: dict) -> bool:
     """True if JSON escapes produced a lone surrogate (not encodable as UTF-8) in any value."""
     if "\\ud" not in line and "\\uD" not in line:
@@ -370,7 +329,7 @@ def parse_record(
             Issue(relpath, line_no, "quarantined", reason, content[:RAW_ISSUE_BYTES], len(content))
         ]
 
-    record = _orjson_record(content)
+    record = orjson_if_exact(content)
     line = None  # the decoded line, when `json` parsed it (orjson never yields a lone surrogate)
     if record is None:
         try:

@@ -21,6 +21,8 @@ import zstandard
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from slimpajama.io.exact_json import loads_exact
+
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 ZSTD_LEVEL = 3
 _RELEASE_NAME = re.compile(r"chunk(\d+)/example_(?:train|holdout)_(\d+)\.jsonl\.zst$")
@@ -80,7 +82,7 @@ def read_zstd_lines(path: str) -> Iterator[bytes]:
 def read_release_file(path: str) -> Iterator[dict[str, Any]]:
     """Yield the records of one release file (all zstd frames are read)."""
     for line in read_zstd_lines(path):
-        yield json.loads(line)
+        yield loads_exact(line)
 
 
 def release_sort_key(path: str) -> tuple[int, int]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import io
 import itertools
-import json
 import pickle
 import struct
 import uuid
@@ -26,6 +25,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from slimpajama.core.mixture import MixPlan, SourceHistogram, doc_hash, selection_bucket
 from slimpajama.core.split import holdout_threshold, split_of
+from slimpajama.io.exact_json import loads_exact
 from slimpajama.io.release import encode_record, read_zstd_lines, write_release_file
 from slimpajama.mix.config import MixConfig
 from slimpajama.mix.counters import token_counter
@@ -67,7 +67,7 @@ class HeldOut(NamedTuple):
 def read_docs(root: str, relpath: str) -> Iterator[Doc]:
     """Documents of one release file under `root`."""
     for line, raw in enumerate(read_zstd_lines(FileSystems.join(root, relpath)), start=1):
-        record = json.loads(raw)  # not orjson: it turns integers past 64 bits into floats
+        record = loads_exact(raw)
         meta = record["meta"]
         yield Doc(relpath, line, meta["redpajama_set_name"], record["text"], meta)
 
