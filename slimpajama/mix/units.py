@@ -3,8 +3,8 @@
 processes: `scan_unit` (pass 1 over one input file), `spill_unit` (pass 2 over one input file) and
 `write_bin_unit` (one shuffle bin → release-layout bin files). See `slimpajama.mix.pipeline`.
 
-Tokens are counted once per document, in pass 1; the counts of a file's documents are kept next
-to it (`_tokens/<file>.npy`, int64 per line) for pass 2, which never tokenizes.
+Tokens are counted once per document, in pass 1; the (tokens, UTF-8 bytes) of a file's documents
+are kept next to it (`_counts/<file>.npy`, int64 (lines, 2)) for pass 2, which never tokenizes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from slimpajama.resume import run_unit
 
 BINS_DIR = "_bins"
 SHUFFLE_DIR = "_shuffle"
-TOKENS_DIR = "_tokens"
+COUNTS_DIR = "_counts"
 CONTEXT_DIR = "_context"
 SCAN_STAGE = "scan"
 SPILL_STAGE = "spill"
@@ -99,9 +99,10 @@ class ShuffleBins(NamedTuple):
         return logical, logical % self.physical
 
 
-def token_counts_path(work: str, file_index: int) -> str:
-    """Where pass 1 keeps the token counts of input file `file_index` (int64 per line, in order)."""
-    return FileSystems.join(work, TOKENS_DIR, f"{file_index:05d}.npy")
+def line_counts_path(work: str, file_index: int) -> str:
+    """Where pass 1 keeps the (tokens, UTF-8 bytes) of input file `file_index`'s documents
+    (int64 array (lines, 2), in line order)."""
+    return FileSystems.join(work, COUNTS_DIR, f"{file_index:05d}.npy")
 
 
 def write_atomically(path: str, data: bytes) -> None:
@@ -124,7 +125,7 @@ def scan_unit(item: tuple[int, str], root: str, work: str, config: MixConfig) ->
     output); a HeldOut per holdout candidate ('holdout')."""
     file_index, relpath = item
     outputs = run_unit(work, SCAN_STAGE, f"{file_index:05d}",
-                       lambda: scan_file(root, work, file_index, relpath, config), scan_stats)
+                       lambda: scan_file(root, work, file_index, relpath, config), progress_stats)
     return [(None if tag == "histogram" else tag, value) for tag, value in outputs
             if tag != "progress"]
 
@@ -133,17 +134,15 @@ def scan_file(root: str, work: str, file_index: int, relpath: str,
               config: MixConfig) -> list[tuple[str, Any]]:
     """("holdout", HeldOut) per held-out document, then ("histogram", (set name,
     SourceHistogram)) per source of the file; ("progress", (docs, bytes)) last. Every document is
-    tokenized here, once; its count is written to `token_counts_path` for pass 2."""
+    tokenized here, once; its counts are written to `line_counts_path` for pass 2."""
     seed, count_tokens = config.seed, token_counter(config.counter)
     threshold = holdout_threshold(config.holdout)
     columns: dict[str, tuple[list[int], list[int], list[int]]] = {}
     outputs: list[tuple[str, Any]] = []
-    line_tokens: list[int] = []
-    n_bytes = 0
+    line_counts: list[tuple[int, int]] = []
     for doc in read_docs(root, relpath):
         tokens, nbytes = count_tokens(doc.text), len(doc.text.encode("utf-8"))
-        line_tokens.append(tokens)
-        n_bytes += nbytes
+        line_counts.append((tokens, nbytes))
         buckets, file_tokens, file_bytes = columns.setdefault(doc.set_name, ([], [], []))
         buckets.append(selection_bucket(seed, relpath, doc.line))
         file_tokens.append(tokens)
@@ -152,16 +151,17 @@ def scan_file(root: str, work: str, file_index: int, relpath: str,
         if split != "train":
             outputs.append(("holdout", HeldOut(split, doc, tokens, nbytes)))
     counts = io.BytesIO()
-    np.save(counts, np.array(line_tokens, dtype=np.int64))
-    write_atomically(token_counts_path(work, file_index), counts.getvalue())
+    counts_array = np.array(line_counts, dtype=np.int64).reshape(-1, 2)
+    np.save(counts, counts_array)
+    write_atomically(line_counts_path(work, file_index), counts.getvalue())
     outputs += [("histogram", (name, SourceHistogram.from_docs(*columns[name])))
                 for name in sorted(columns)]
-    outputs.append(("progress", (len(line_tokens), n_bytes)))
+    outputs.append(("progress", (len(line_counts), int(counts_array[:, 1].sum()))))
     return outputs
 
 
-def scan_stats(outputs: list[tuple[str, Any]]) -> dict[str, int]:
-    """Progress counts of one scanned file: its ("progress", (docs, bytes)) output."""
+def progress_stats(outputs: list[tuple[str, Any]]) -> dict[str, int]:
+    """Progress counts of one scanned or spilled file: its ("progress", (docs, bytes)) output."""
     docs, nbytes = next(value for tag, value in outputs if tag == "progress")
     return {"docs": docs, "nbytes": nbytes}
 
@@ -260,7 +260,7 @@ def spill_unit(item: tuple[tuple[int, str], str], root: str, work: str, config: 
     context = load_spill_context(context_path)
     outputs = run_unit(work, SPILL_STAGE, f"{file_index:05d}",
                        lambda: spill_file(root, work, file_index, relpath, config, context),
-                       lambda outputs: {"docs": next(v for tag, v in outputs if tag == "progress")})
+                       progress_stats)
     return [(None if tag == "range" else tag, value) for tag, value in outputs
             if tag != "progress"]
 
@@ -268,26 +268,27 @@ def spill_unit(item: tuple[tuple[int, str], str], root: str, work: str, config: 
 def spill_file(root: str, work: str, file_index: int, relpath: str, config: MixConfig,
                context: SpillContext) -> list[tuple[str, Any]]:
     """("range", ...) and ("stats", ...) outputs of one input file, its spill files written on
-    the way (documents decontaminated `DECONTAM_BATCH_DOCS` at a time); ("progress", docs) last."""
+    the way (documents decontaminated `DECONTAM_BATCH_DOCS` at a time); ("progress", (docs,
+    bytes)) last."""
     spill = SpillBuffer(work, file_index, config.spill_bytes)
-    line_tokens = np.load(io.BytesIO(read_bytes(token_counts_path(work, file_index)))).tolist()
+    line_counts = np.load(io.BytesIO(read_bytes(line_counts_path(work, file_index))))
     docs = read_docs(root, relpath)
     outputs: list[tuple[str, Any]] = []
     docs_read = 0
     while batch := list(itertools.islice(docs, DECONTAM_BATCH_DOCS)):
         docs_read += len(batch)
-        outputs += spill_batch(batch, line_tokens, config, context, spill)
+        outputs += spill_batch(batch, line_counts, config, context, spill)
     outputs += [("range", value) for value in spill.flush()]
-    if docs_read != len(line_tokens):
-        raise ValueError(f"{relpath} has {docs_read} documents in pass 2, {len(line_tokens)} in pass 1")
-    outputs.append(("progress", docs_read))
+    if docs_read != len(line_counts):
+        raise ValueError(f"{relpath} has {docs_read} documents in pass 2, {len(line_counts)} in pass 1")
+    outputs.append(("progress", (docs_read, int(line_counts[:, 1].sum()))))
     return outputs
 
 
-def spill_batch(batch: Sequence[Doc], line_tokens: Sequence[int], config: MixConfig,
+def spill_batch(batch: Sequence[Doc], line_counts: np.ndarray, config: MixConfig,
                 context: SpillContext, spill: SpillBuffer) -> list[tuple[str, Any]]:
-    """Spill the selected copies of `batch` (flushing when the buffer is full); `line_tokens`
-    are pass 1's token counts of the file's documents by line - 1."""
+    """Spill the selected copies of `batch` (flushing when the buffer is full); `line_counts`
+    are pass 1's (tokens, bytes) of the file's documents by line - 1."""
     seed, (plan, index, bins) = config.seed, context
     threshold = holdout_threshold(config.holdout)
     outputs: list[tuple[str, Any]] = []
@@ -306,7 +307,7 @@ def spill_batch(batch: Sequence[Doc], line_tokens: Sequence[int], config: MixCon
     kinds = contaminations(index, texts) if len(index) else [None] * len(texts)
     for (doc, copies), kind in zip(train, kinds, strict=True):
         if kind is not None:
-            tokens, nbytes = line_tokens[doc.line - 1], len(doc.text.encode())
+            tokens, nbytes = (int(n) for n in line_counts[doc.line - 1])
             counts = (copies * tokens, copies * nbytes, copies, 1)
             outputs.append(("stats", ((f"removed_{kind}", doc.set_name), counts)))
             continue
