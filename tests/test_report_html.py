@@ -421,3 +421,22 @@ def test_cluster_sizes_get_power_of_two_bins_beyond_thirty_sizes():
     assert cluster_size_bins(few) == (["2", "3", "40"], [5, 1, 2])
     many = {size: 1 for size in range(2, 40)}
     assert cluster_size_bins(many) == (["2–3", "4–7", "8–15", "16–31", "32–63"], [2, 4, 8, 16, 8])
+
+
+def test_cli_help_lists_commands_with_their_own_help_without_importing_them():
+    from slimpajama.cli import COMMANDS, load_command, short_help
+
+    for name in COMMANDS:
+        for limit in (30, 45, 74, 10_000):
+            assert short_help(name, limit) == load_command(name).get_short_help_str(limit), name
+    script = ("import sys\nfrom slimpajama.cli import main\n"
+              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in sys.modules if m.startswith('slimpajama.') and m.count('.') == 2 and "
+              "m.endswith('.cli')) + sorted(m for m in sys.modules if m == 'apache_beam'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "[]"
+    assert [line.split()[0] for line in lines[lines.index("Commands:") + 1:-1]] == sorted(COMMANDS)
+    assert "  mix          Reweight sources to a mixture, split off validation/test,..." in lines
