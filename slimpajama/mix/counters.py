@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 COUNTERS = ("gpt2", "bytes")
@@ -18,15 +19,29 @@ def default_counter() -> str:
     return "gpt2"
 
 
+def batch_token_counter(kind: str) -> Callable[[Sequence[str]], list[int]]:
+    """Function texts -> their token counts in the units of `kind` (see COUNTERS); one counter
+    per kind and process, so GPT-2's piece cache stays warm across files."""
+    if kind == "bytes":
+        return lambda texts: [len(text.encode("utf-8")) for text in texts]
+    if kind == "gpt2":
+        return gpt2_batch_counter()
+    raise ValueError(f"unknown token counter {kind!r}; expected one of {COUNTERS}")
+
+
 def token_counter(kind: str) -> Callable[[str], int]:
     """Function text -> token count in the units of `kind` (see COUNTERS)."""
-    if kind == "bytes":
-        return lambda text: len(text.encode("utf-8"))
-    if kind == "gpt2":
-        from slimpajama.io.tokenizer import gpt2_encoding
+    count = batch_token_counter(kind)
+    return lambda text: count([text])[0]
 
-        return GPT2Counter(gpt2_encoding())
-    raise ValueError(f"unknown token counter {kind!r}; expected one of {COUNTERS}")
+
+@lru_cache(maxsize=1)
+def gpt2_batch_counter() -> Callable[[Sequence[str]], list[int]]:
+    """This process's GPT-2 counter: len(encode_ordinary(text)) of each text."""
+    from slimpajama.io.tokenizer import gpt2_encoding
+
+    counter = GPT2Counter(gpt2_encoding())
+    return lambda texts: [counter(text) for text in texts]
 
 
 class GPT2Counter:

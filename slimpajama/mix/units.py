@@ -28,7 +28,7 @@ from slimpajama.core.split import holdout_threshold, split_of
 from slimpajama.io.exact_json import loads_exact
 from slimpajama.io.release import encode_record, read_zstd_lines, write_release_file
 from slimpajama.mix.config import MixConfig
-from slimpajama.mix.counters import token_counter
+from slimpajama.mix.counters import batch_token_counter
 from slimpajama.mix.decontam import HoldoutIndex, contaminations
 from slimpajama.pool import Outputs
 from slimpajama.resume import run_unit
@@ -41,6 +41,8 @@ SCAN_STAGE = "scan"
 SPILL_STAGE = "spill"
 SPILL_ZSTD_LEVEL = 1
 DECONTAM_BATCH_DOCS = 256
+COUNT_BATCH_DOCS = 256
+"""Documents whose tokens are counted at once (GPT-2 splits a batch in one set of array operations)."""
 RECORD_HEADER = struct.Struct("<QI")
 """A spilled record: shuffle key (uint64), length of the release line that follows (uint32)."""
 
@@ -70,6 +72,11 @@ def read_docs(root: str, relpath: str) -> Iterator[Doc]:
         record = loads_exact(raw)
         meta = record["meta"]
         yield Doc(relpath, line, meta["redpajama_set_name"], record["text"], meta)
+
+
+def utf8_length(text: str) -> int:
+    """UTF-8 bytes of `text`."""
+    return len(text.encode("utf-8"))
 
 
 def file_parts(lines: Sequence[bytes], docs_per_file: int, bytes_per_file: int) -> list[list[bytes]]:
@@ -135,21 +142,23 @@ def scan_file(root: str, work: str, file_index: int, relpath: str,
     """("holdout", HeldOut) per held-out document, then ("histogram", (set name,
     SourceHistogram)) per source of the file; ("progress", (docs, bytes)) last. Every document is
     tokenized here, once; its counts are written to `line_counts_path` for pass 2."""
-    seed, count_tokens = config.seed, token_counter(config.counter)
+    seed, count_tokens = config.seed, batch_token_counter(config.counter)
     threshold = holdout_threshold(config.holdout)
     columns: dict[str, tuple[list[int], list[int], list[int]]] = {}
     outputs: list[tuple[str, Any]] = []
     line_counts: list[tuple[int, int]] = []
-    for doc in read_docs(root, relpath):
-        tokens, nbytes = count_tokens(doc.text), len(doc.text.encode("utf-8"))
-        line_counts.append((tokens, nbytes))
-        buckets, file_tokens, file_bytes = columns.setdefault(doc.set_name, ([], [], []))
-        buckets.append(selection_bucket(seed, relpath, doc.line))
-        file_tokens.append(tokens)
-        file_bytes.append(nbytes)
-        split = split_of(seed, relpath, doc.line, threshold)
-        if split != "train":
-            outputs.append(("holdout", HeldOut(split, doc, tokens, nbytes)))
+    docs = read_docs(root, relpath)
+    while batch := list(itertools.islice(docs, COUNT_BATCH_DOCS)):
+        texts = [doc.text for doc in batch]
+        for doc, tokens, nbytes in zip(batch, count_tokens(texts), map(utf8_length, texts), strict=True):
+            line_counts.append((tokens, nbytes))
+            buckets, file_tokens, file_bytes = columns.setdefault(doc.set_name, ([], [], []))
+            buckets.append(selection_bucket(seed, relpath, doc.line))
+            file_tokens.append(tokens)
+            file_bytes.append(nbytes)
+            split = split_of(seed, relpath, doc.line, threshold)
+            if split != "train":
+                outputs.append(("holdout", HeldOut(split, doc, tokens, nbytes)))
     counts = io.BytesIO()
     counts_array = np.array(line_counts, dtype=np.int64).reshape(-1, 2)
     np.save(counts, counts_array)
