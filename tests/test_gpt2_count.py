@@ -159,6 +159,9 @@ def test_long_pieces(counter: GPT2TokenCounter, encoding: tiktoken.Encoding) -> 
     texts = [" " + "".join(rnd.choice(alphabet) for _ in range(n)) for n in range(1, 40)
              for _ in range(20)]
     assert_exact(counter, encoding, texts)
+    tiny = GPT2TokenCounter(encoding, table_bits=7, max_long_pieces=5)  # every table overflows
+    assert_exact(tiny, encoding, texts)
+    assert [tiny(text) for text in texts] == expected(encoding, texts)
 
 
 def test_seeded_fuzz(encoding: tiktoken.Encoding) -> None:

@@ -5,7 +5,7 @@ into pieces with `GPT2_PAT_STR` and byte-pair-encodes each piece's UTF-8 bytes o
 count is the sum of the pieces' counts. Here the split is done with numpy array operations that
 reproduce the regex's leftmost-first semantics over a code-point class table (letter / number /
 whitespace / other, exactly as tiktoken's Rust regex classes them), and each piece's count comes
-from a hash table keyed by the piece's exact bytes (up to `KEY_BYTES` bytes, full-key compare);
+from hash tables keyed by the piece's exact bytes (up to 30 bytes, full-key compare);
 misses and longer pieces are counted by tiktoken's own BPE (`encode_single_piece`). A count never
 depends on what the cache holds. A batch of texts is split in one pass, with forced piece breaks
 at text boundaries, which amortizes numpy's per-call overhead over short documents.
@@ -24,8 +24,9 @@ import numpy as np
 LETTER, NUMBER, OTHER, SPACE = 0, 1, 2, 3
 """Code-point classes of `GPT2_PAT_STR`: \\p{L}, \\p{N}, [^\\s\\p{L}\\p{N}], \\s (Unicode White_Space)."""
 
-KEY_BYTES = 15
-"""Pieces of at most this many UTF-8 bytes are cached under an exact 128-bit key (bytes + length)."""
+SHORT_KEY_WORDS, MEDIUM_KEY_WORDS = 2, 4
+"""A piece of at most 8 * words - 2 UTF-8 bytes (14, 30) is cached under an exact key of that many
+uint64 words (its zero-padded bytes, its length in the top byte); longer pieces go to a dict."""
 
 CHUNK_CHARS = 1 << 18
 """Texts are counted in groups of about this many code points (a longer text alone)."""
@@ -66,10 +67,10 @@ it with `class_runs_blob`); tiktoken's regex follows a newer Unicode than Python
 
 _APOSTROPHE, _SPACE_CHAR = ord("'"), ord(" ")
 _MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
-_LOW_MASK = _MASKS[np.minimum(np.arange(KEY_BYTES + 1), 8)]
-_HIGH_MASK = _MASKS[np.maximum(np.arange(KEY_BYTES + 1) - 8, 0)]
-_LENGTH_BITS = np.arange(KEY_BYTES + 1, dtype=np.uint64) << np.uint64(56)
-_HASH_MULTIPLIERS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+_HASH_MULTIPLIERS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                              0xD6E8FEB86659FD93], dtype=np.uint64)
+_COUNT_SHIFT, _LENGTH_SHIFT = np.uint64(48), np.uint64(56)
+_WITHOUT_COUNT = ~(np.uint64(0xFF) << _COUNT_SHIFT)
 
 
 def class_runs_blob(classes: np.ndarray) -> str:
@@ -151,13 +152,110 @@ def _is_text_start(indices: np.ndarray, text_starts: np.ndarray) -> np.ndarray:
     return text_starts[position] == indices
 
 
-class GPT2TokenCounter:
-    """Exact GPT-2 token counts (`encode_ordinary` length) of texts, with a bounded piece cache.
+def _key_capacity(key_words: int) -> int:
+    """Longest piece (bytes) a key of `key_words` words holds: byte 6 of the last word is left
+    for the table's count and byte 7 holds the length."""
+    return 8 * key_words - 2
 
-    `count_tokens(texts)` -> int64 array, `counter(text)` -> int. The cache maps a piece's exact
-    key (its <= KEY_BYTES UTF-8 bytes and length) to its BPE length in an open-addressing table of
-    2**table_bits slots (17 bytes each; cleared when half full); longer pieces go to a dict of at
-    most `max_long_pieces` entries. Not thread-safe.
+
+def _word_masks(key_words: int) -> list[np.ndarray]:
+    """Per key word, the mask keeping a piece's bytes in it, indexed by the piece's length."""
+    lengths = np.arange(_key_capacity(key_words) + 1)
+    return [_MASKS[np.clip(lengths - 8 * word, 0, 8)] for word in range(key_words)]
+
+
+_KEY_MASKS = {words: _word_masks(words) for words in (SHORT_KEY_WORDS, MEDIUM_KEY_WORDS)}
+
+
+def piece_keys(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+               key_words: int) -> list[np.ndarray]:
+    """Exact keys of pieces of 1.._key_capacity(key_words) bytes: `key_words` uint64 arrays.
+
+    `words[i]` is the little-endian uint64 read at byte i of the zero-padded data."""
+    keys = [words[starts + 8 * word] & np.take(mask, lengths)
+            for word, mask in enumerate(_KEY_MASKS[key_words])]
+    keys[-1] |= lengths.astype(np.uint64) << _LENGTH_SHIFT
+    return keys
+
+
+class PieceTable:
+    """Open-addressing hash table (linear probing, exact key compare) from piece keys of
+    `key_words` words to BPE counts, 2**bits slots of 8 * key_words bytes. The count sits in byte 6
+    of the last word; a zero last word marks an empty slot (a key's length byte is never 0).
+    Cleared when an insert would fill it past half."""
+
+    def __init__(self, key_words: int, bits: int) -> None:
+        self.key_words = key_words
+        self._slots_of = np.zeros((key_words, 1 << bits), dtype=np.uint64)
+        self._shift = np.uint64(64 - bits)
+        self.filled = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._slots_of.nbytes
+
+    def clear(self) -> None:
+        self._slots_of[:] = 0
+        self.filled = 0
+
+    def _slots(self, keys: list[np.ndarray]) -> np.ndarray:
+        mixed = keys[0] * _HASH_MULTIPLIERS[0]
+        for word in range(1, self.key_words):
+            mixed += keys[word] * _HASH_MULTIPLIERS[word]
+        return (mixed >> self._shift).astype(np.intp)
+
+    def lookup(self, keys: list[np.ndarray]) -> np.ndarray:
+        """uint8 count of each key, 0 where absent."""
+        found = np.zeros(keys[0].size, dtype=np.uint8)
+        slots = self._slots(keys)
+        pending: np.ndarray | None = None  # None: every key
+        mask = self._slots_of.shape[1] - 1
+        while True:
+            last = self._slots_of[-1][slots]
+            hit = (last & _WITHOUT_COUNT) == keys[-1]
+            for word in range(self.key_words - 1):
+                hit &= self._slots_of[word][slots] == keys[word]
+            counts = (last[hit] >> _COUNT_SHIFT).astype(np.uint8)
+            if pending is None:
+                found[hit] = counts
+            else:
+                found[pending[hit]] = counts
+            probe_on = np.flatnonzero(~hit & (last != 0))
+            if probe_on.size == 0:
+                return found
+            pending = probe_on if pending is None else pending[probe_on]
+            slots = (slots[probe_on] + 1) & mask
+            keys = [key[probe_on] for key in keys]
+
+    def insert(self, keys: list[np.ndarray], counts: np.ndarray) -> None:
+        """Store distinct absent keys with their counts (1..255)."""
+        half = self._slots_of.shape[1] // 2
+        if self.filled + keys[0].size > half:
+            self.clear()
+            keys, counts = [key[:half] for key in keys], counts[:half]
+        entries = [*keys[:-1], keys[-1] | (counts.astype(np.uint64) << _COUNT_SHIFT)]
+        mask = self._slots_of.shape[1] - 1
+        slots = self._slots(keys)
+        while slots.size:
+            # among keys aiming at the same free slot the first wins; the others probe on
+            _, first = np.unique(slots, return_index=True)
+            take = np.zeros(slots.size, dtype=bool)
+            take[first] = True
+            take &= self._slots_of[-1][slots] == 0
+            for word, entry in enumerate(entries):
+                self._slots_of[word][slots[take]] = entry[take]
+            self.filled += int(take.sum())
+            entries = [entry[~take] for entry in entries]
+            slots = (slots[~take] + 1) & mask
+
+
+class GPT2TokenCounter:
+    """Exact GPT-2 token counts (`encode_ordinary` length) of texts, with bounded piece caches.
+
+    `count_tokens(texts)` -> int64 array, `counter(text)` -> int. Pieces of <= 14 bytes are cached
+    in a 2**table_bits-slot `PieceTable` of 2-word keys (32 MB at 21 bits), pieces of 15..30 bytes
+    in one of 4-word keys and 2**(table_bits - 2) slots (16 MB), longer ones in a dict of at most
+    `max_long_pieces` entries. Not thread-safe.
     """
 
     def __init__(self, encoding: Any = None, table_bits: int = 21,
@@ -168,11 +266,8 @@ class GPT2TokenCounter:
             encoding = gpt2_encoding()
         self._encoding = encoding
         self._encode_piece = encoding._core_bpe.encode_single_piece
-        self._shift = np.uint64(64 - table_bits)
-        self._low = np.zeros(1 << table_bits, dtype=np.uint64)
-        self._high = np.zeros(1 << table_bits, dtype=np.uint64)  # 0 = empty (length is >= 1)
-        self._counts = np.zeros(1 << table_bits, dtype=np.uint8)
-        self._filled = 0
+        self._short = PieceTable(SHORT_KEY_WORDS, table_bits)
+        self._medium = PieceTable(MEDIUM_KEY_WORDS, max(table_bits - 2, 4))
         self._long: dict[bytes, int] = {}
         self._max_long = max_long_pieces
         code_point_classes()
@@ -182,16 +277,13 @@ class GPT2TokenCounter:
         return int(self.count_tokens([text])[0])
 
     def cache_bytes(self) -> int:
-        """Bytes held by the piece table (fixed) plus the long pieces' keys."""
-        table = self._low.nbytes + self._high.nbytes + self._counts.nbytes
-        return table + sum(len(piece) for piece in self._long)
+        """Bytes held by the piece tables (fixed) plus the long pieces' bytes."""
+        return self._short.nbytes + self._medium.nbytes + sum(map(len, self._long))
 
     def clear(self) -> None:
         """Forget every cached piece (counts never depend on the cache)."""
-        self._low[:] = 0
-        self._high[:] = 0
-        self._counts[:] = 0
-        self._filled = 0
+        self._short.clear()
+        self._medium.clear()
         self._long.clear()
 
     def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
@@ -257,94 +349,64 @@ class GPT2TokenCounter:
 
     def _piece_counts(self, data: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """int64 BPE length of each piece data[start:start+length]."""
-        padded = data + bytes(16)
-        words = np.ndarray((len(data) + 9,), dtype="<u8", buffer=padded, strides=(1,))
-        clipped = np.minimum(lengths, KEY_BYTES)
-        low = words[starts] & _LOW_MASK[clipped]
-        high = (words[starts + 8] & _HIGH_MASK[clipped]) | _LENGTH_BITS[clipped]
-        found = self._lookup(low, high)
-        missing = np.flatnonzero((found == 0) | (lengths > KEY_BYTES))
-        result = found.astype(np.int64)
-        if missing.size:
-            result[missing] = self._count_missing(data, starts[missing], lengths[missing],
-                                                  low[missing], high[missing])
-        return result
-
-    def _slots(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        mixed = low * _HASH_MULTIPLIERS[0] + high * _HASH_MULTIPLIERS[1]
-        return (mixed >> self._shift).astype(np.int64)
-
-    def _lookup(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """uint8 cached count of each key, 0 where absent (linear probing, exact key compare)."""
-        found = np.zeros(low.size, dtype=np.uint8)
-        slots = self._slots(low, high)
-        pending = np.arange(low.size)
-        mask = self._low.size - 1
-        while pending.size:
-            table_high = self._high[slots]
-            hit = (table_high == high[pending]) & (self._low[slots] == low[pending])
-            found[pending[hit]] = self._counts[slots[hit]]
-            probe_on = ~hit & (table_high != 0)
-            pending = pending[probe_on]
-            slots = (slots[probe_on] + 1) & mask
-        return found
-
-    def _count_missing(self, data: bytes, starts: np.ndarray, lengths: np.ndarray,
-                       low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """BPE lengths of pieces not in the table, by tiktoken; short ones are then cached."""
-        counts = np.empty(starts.size, dtype=np.int64)
-        short = lengths <= KEY_BYTES
-        for index in np.flatnonzero(~short).tolist():
-            start = int(starts[index])
-            piece = data[start : start + int(lengths[index])]
-            count = self._long.get(piece)
-            if count is None:
-                count = len(self._encode_piece(piece))
-                if len(self._long) >= self._max_long:
-                    self._long.clear()
-                self._long[piece] = count
-            counts[index] = count
-        short_ids = np.flatnonzero(short)
-        if short_ids.size == 0:
+        padded = data + bytes(8 * MEDIUM_KEY_WORDS)
+        words = np.ndarray((len(data) + 8 * MEDIUM_KEY_WORDS - 7,), dtype="<u8", buffer=padded,
+                           strides=(1,))
+        capacity = _key_capacity(SHORT_KEY_WORDS)
+        keys = piece_keys(words, starts, np.minimum(lengths, capacity), SHORT_KEY_WORDS)
+        found = self._short.lookup(keys)
+        counts = found.astype(np.int64)
+        longer = lengths > capacity
+        rest = np.flatnonzero((found == 0) | longer)
+        if rest.size == 0:
             return counts
-        keys = np.stack([low[short_ids], high[short_ids]], axis=1)
-        unique_keys, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        fresh = np.array(
-            [len(self._encode_piece(data[s : s + n]))
-             for s, n in zip(starts[short_ids[first]].tolist(),
-                             lengths[short_ids[first]].tolist(), strict=True)],
-            dtype=np.int64,
-        )
-        counts[short_ids] = fresh[inverse.reshape(-1)]
-        self._insert(unique_keys[:, 0], unique_keys[:, 1], fresh)
+        missed = rest[~longer[rest]]
+        if missed.size:
+            counts[missed] = self._count_and_cache(
+                self._short, [key[missed] for key in keys], data, starts[missed], lengths[missed])
+        longer_ids = rest[longer[rest]]
+        medium = longer_ids[lengths[longer_ids] <= _key_capacity(MEDIUM_KEY_WORDS)]
+        if medium.size:
+            medium_keys = piece_keys(words, starts[medium], lengths[medium], MEDIUM_KEY_WORDS)
+            counts[medium] = self._count_and_cache(self._medium, medium_keys, data,
+                                                   starts[medium], lengths[medium])
+        long_ids = longer_ids[lengths[longer_ids] > _key_capacity(MEDIUM_KEY_WORDS)]
+        for index, start, length in zip(long_ids.tolist(), starts[long_ids].tolist(),
+                                        lengths[long_ids].tolist(), strict=True):
+            counts[index] = self._long_piece_count(data[start : start + length])
         return counts
 
-    def _insert(self, low: np.ndarray, high: np.ndarray, counts: np.ndarray) -> None:
-        """Store distinct absent keys; clear the table first if it would pass half full."""
-        if self._filled + low.size > self._low.size // 2:
-            self._low[:] = 0
-            self._high[:] = 0
-            self._counts[:] = 0
-            self._filled = 0
-            half = self._low.size // 2
-            low, high, counts = low[:half], high[:half], counts[:half]
-        mask = self._low.size - 1
-        slots = self._slots(low, high)
-        pending = np.arange(low.size)
-        while pending.size:
-            free = self._high[slots] == 0
-            # among keys aiming at the same free slot the first wins; the others probe on
-            _, winners = np.unique(slots, return_index=True)
-            take = np.zeros(pending.size, dtype=bool)
-            take[winners] = True
-            take &= free
-            placed = pending[take]
-            self._low[slots[take]] = low[placed]
-            self._high[slots[take]] = high[placed]
-            self._counts[slots[take]] = counts[placed]
-            self._filled += placed.size
-            pending = pending[~take]
-            slots = (slots[~take] + 1) & mask
+    def _count_and_cache(self, table: PieceTable, keys: list[np.ndarray], data: bytes,
+                         starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """int64 counts of pieces with these keys: looked up in `table` (unless it is the short
+        table, already looked up), misses counted by tiktoken once per distinct key and cached."""
+        found = table.lookup(keys) if table is not self._short else np.zeros(starts.size, np.uint8)
+        counts = found.astype(np.int64)
+        missed = np.flatnonzero(found == 0)
+        if missed.size == 0:
+            return counts
+        unique, first, inverse = np.unique(np.stack([key[missed] for key in keys], axis=1),
+                                           axis=0, return_index=True, return_inverse=True)
+        fresh = np.array(
+            [len(self._encode_piece(data[start : start + length]))
+             for start, length in zip(starts[missed[first]].tolist(),
+                                      lengths[missed[first]].tolist(), strict=True)],
+            dtype=np.int64,
+        )
+        counts[missed] = fresh[inverse.reshape(-1)]
+        table.insert([np.ascontiguousarray(unique[:, word]) for word in range(table.key_words)],
+                     fresh)
+        return counts
+
+    def _long_piece_count(self, piece: bytes) -> int:
+        """BPE length of a piece longer than any table key, via a bounded dict."""
+        count = self._long.get(piece)
+        if count is None:
+            count = len(self._encode_piece(piece))
+            if len(self._long) >= self._max_long:
+                self._long.clear()
+            self._long[piece] = count
+        return count
 
 
 def _starts_of(texts: list[str]) -> np.ndarray:
