@@ -31,6 +31,9 @@ uint64 words (its zero-padded bytes, its length in the top byte); longer pieces 
 CHUNK_CHARS = 1 << 18
 """Texts are counted in groups of about this many code points (a longer text alone)."""
 
+SMALL_TEXT_CHARS = 2048
+"""Below this length a single text is cheaper to count with tiktoken than with array operations."""
+
 _CLASS_RUNS = (
     "eNqlWM1vG0UU99sPe722Y9d24iTNh9umad2kbVraQguCFEoi1AKVgEhFAoEQIGhVkKi4cIILB+DCESQOCPXMtbcKQZE4"
     "ceoBIYRAFf8AB47MZH9T//wy68SprOfZ2Zl5895v3tdsuVAoxIaahsRQ3VBqqGRo2lARbYrxabRltHZegGdLIT1zv4N2"
@@ -119,37 +122,42 @@ def piece_starts(code_points: np.ndarray, text_starts: np.ndarray) -> np.ndarray
     joins_next = last_space[:-1] & (code_points[:-1] == _SPACE_CHAR)
     start[1:] &= ~joins_next
     _mark_contractions(code_points, text_starts, start)
-    return np.flatnonzero(start)
+    return np.nonzero(start)[0]
+
+
+def _contraction_lengths() -> np.ndarray:
+    """[c1, c2] -> length of the contraction that an apostrophe followed by code points c1, c2
+    starts (2, 3, or 0 for none), for c1, c2 < 128; 0 stands for "no character"."""
+    lengths = np.zeros((128, 128), dtype=np.int64)
+    for letter in "sdmt":
+        lengths[ord(letter), :] = 2
+    for pair in ("ll", "ve", "re"):
+        lengths[ord(pair[0]), ord(pair[1])] = 3
+    return lengths
+
+
+_CONTRACTION_LENGTHS = _contraction_lengths()
 
 
 def _mark_contractions(code_points: np.ndarray, text_starts: np.ndarray, start: np.ndarray) -> None:
     """Make each contraction at a piece-starting apostrophe one piece: clear the starts inside it,
     set one at its end (a text end is already a start)."""
     size = code_points.size
-    apostrophes = np.flatnonzero((code_points == _APOSTROPHE) & start)
-    apostrophes = apostrophes[apostrophes + 2 <= size]
-    if apostrophes.size == 0:
+    apostrophes = np.nonzero(start & (code_points == _APOSTROPHE))[0]
+    following = apostrophes[apostrophes + 1 < size] + 1
+    if following.size == 0:
         return
-    following = apostrophes + 1
-    in_text = ~_is_text_start(following, text_starts)
-    first = code_points[following]
-    one = in_text & np.isin(first, [ord(c) for c in "sdmt"])
-    second_index = np.minimum(following + 1, size - 1)
-    second = code_points[second_index]
-    two = in_text & (following + 1 < size) & ~_is_text_start(following + 1, text_starts) & (
-        ((first == ord("l")) & (second == ord("l")))
-        | ((first == ord("v")) & (second == ord("e")))
-        | ((first == ord("r")) & (second == ord("e")))
-    )
-    start[following[one | two]] = False
-    ends = np.concatenate([following[one] + 1, following[two] + 2])
+    # the text start at or after `following`: a character there belongs to the next text
+    boundary = text_starts[np.minimum(np.searchsorted(text_starts, following), text_starts.size - 1)]
+    first = np.where(boundary != following, code_points[following], 0)
+    second_at = np.minimum(following + 1, size - 1)
+    second = np.where((boundary != following + 1) & (following + 1 < size),
+                      code_points[second_at], 0)
+    lengths = _CONTRACTION_LENGTHS[np.minimum(first, 127), np.minimum(second, 127)]
+    found = lengths > 0
+    start[following[found]] = False
+    ends = following[found] - 1 + lengths[found]
     start[ends[ends < size]] = True
-
-
-def _is_text_start(indices: np.ndarray, text_starts: np.ndarray) -> np.ndarray:
-    """Whether each index is where a text begins (`text_starts` sorted)."""
-    position = np.minimum(np.searchsorted(text_starts, indices), text_starts.size - 1)
-    return text_starts[position] == indices
 
 
 def _key_capacity(key_words: int) -> int:
@@ -273,8 +281,13 @@ class GPT2TokenCounter:
         code_point_classes()
 
     def __call__(self, text: str) -> int:
-        """GPT-2 tokens of one text."""
-        return int(self.count_tokens([text])[0])
+        """GPT-2 tokens of one text (a text under SMALL_TEXT_CHARS goes to tiktoken directly:
+        numpy's per-call overhead would dominate; batch texts with `count_tokens` instead)."""
+        if len(text) < SMALL_TEXT_CHARS:
+            return len(self._encoding.encode_ordinary(text))
+        counts = np.zeros(1, dtype=np.int64)
+        self._count_group([text], [0], text.isascii(), counts)
+        return int(counts[0])
 
     def cache_bytes(self) -> int:
         """Bytes held by the piece tables (fixed) plus the long pieces' bytes."""
@@ -343,7 +356,9 @@ class GPT2TokenCounter:
         first_piece = np.searchsorted(starts, text_starts)
         if byte_offsets is not None:
             starts = byte_offsets[starts]
-        lengths = np.diff(starts, append=len(data))
+        lengths = np.empty_like(starts)
+        np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+        lengths[-1] = len(data) - starts[-1]
         piece_counts = self._piece_counts(data, starts, lengths)
         return np.add.reduceat(piece_counts, first_piece)
 
