@@ -400,17 +400,16 @@ class GPT2TokenCounter:
         missed = np.flatnonzero(found == 0)
         if missed.size == 0:
             return counts
-        unique, first, inverse = np.unique(np.stack([key[missed] for key in keys], axis=1),
-                                           axis=0, return_index=True, return_inverse=True)
+        missed_keys = [key[missed] for key in keys]
+        first, inverse = _distinct(missed_keys)
         fresh = np.array(
             [len(self._encode_piece(data[start : start + length]))
              for start, length in zip(starts[missed[first]].tolist(),
                                       lengths[missed[first]].tolist(), strict=True)],
             dtype=np.int64,
         )
-        counts[missed] = fresh[inverse.reshape(-1)]
-        table.insert([np.ascontiguousarray(unique[:, word]) for word in range(table.key_words)],
-                     fresh)
+        counts[missed] = fresh[inverse]
+        table.insert([key[first] for key in missed_keys], fresh)
         return counts
 
     def _long_piece_count(self, piece: bytes) -> int:
@@ -422,6 +421,19 @@ class GPT2TokenCounter:
                 self._long.clear()
             self._long[piece] = count
         return count
+
+
+def _distinct(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(index of one occurrence of each distinct multi-word key, index into those of every key)."""
+    order = np.lexsort(keys)
+    new = np.zeros(order.size, dtype=bool)
+    new[0] = True
+    for key in keys:
+        ordered = key[order]
+        new[1:] |= ordered[1:] != ordered[:-1]
+    inverse = np.empty(order.size, dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
 
 
 def _starts_of(texts: list[str]) -> np.ndarray:
