@@ -15,6 +15,7 @@ from slimpajama.io.gpt2_count import (
     OTHER,
     SPACE,
     GPT2TokenCounter,
+    PieceTable,
     class_runs_blob,
     code_point_classes,
 )
@@ -192,3 +193,26 @@ def test_batch_equals_single_and_cache_state_never_matters(encoding: tiktoken.En
     tiny.clear()
     assert tiny.count_tokens(texts).tolist() == want
     assert fresh.count_tokens([]).tolist() == []
+
+
+def test_piece_table_generations() -> None:
+    table = PieceTable(key_words=2, bits=4)  # 16 slots, 8 keys per generation
+
+    def keys(first: int, n: int) -> list[np.ndarray]:
+        low = np.arange(first, first + n, dtype=np.uint64) * np.uint64(0x10001)
+        return [low, np.full(n, 5 << 56, dtype=np.uint64)]  # "length 5"
+
+    counts = np.arange(1, 9, dtype=np.uint8)
+    table.insert(keys(0, 8), counts)
+    assert table.lookup(keys(0, 8)).tolist() == counts.tolist()
+    assert table.lookup(keys(100, 3)).tolist() == [0, 0, 0]
+    table.insert(keys(8, 8), counts + 10)  # over half: 0..7 become the previous generation
+    assert table.filled == 8
+    assert table.lookup(keys(0, 16)).tolist() == [*counts.tolist(), *(counts + 10).tolist()]
+    # promoting 0..7 (hits in the previous generation) filled the current one: 8..15 went back
+    table.insert(keys(16, 8), counts + 20)  # ... and now out
+    found = table.lookup(keys(0, 24)).tolist()
+    assert found == [*counts.tolist(), *[0] * 8, *(counts + 20).tolist()]
+    table.insert(keys(30, 8), counts)
+    table.insert(keys(40, 8), counts)  # two rotations later, 0..23 are all gone
+    assert table.lookup(keys(0, 24)).tolist() == [0] * 24

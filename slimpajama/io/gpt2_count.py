@@ -187,23 +187,28 @@ def piece_keys(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
 
 
 class PieceTable:
-    """Open-addressing hash table (linear probing, exact key compare) from piece keys of
-    `key_words` words to BPE counts, 2**bits slots of 8 * key_words bytes. The count sits in byte 6
-    of the last word; a zero last word marks an empty slot (a key's length byte is never 0).
-    Cleared when an insert would fill it past half."""
+    """Cache from exact piece keys of `key_words` words to BPE counts, in two generations of
+    open-addressing hash tables (linear probing, exact key compare) of 2**bits slots of
+    8 * key_words bytes each. The count sits in byte 6 of a key's last word; a zero last word marks
+    an empty slot (a key's length byte is never 0). When an insert would fill the current table
+    past half, it becomes the previous one and the old previous one is emptied; a key found only in
+    the previous table is copied into the current one, so pieces in steady use are never lost."""
 
     def __init__(self, key_words: int, bits: int) -> None:
         self.key_words = key_words
-        self._slots_of = np.zeros((key_words, 1 << bits), dtype=np.uint64)
+        self._current = np.zeros((key_words, 1 << bits), dtype=np.uint64)
+        self._previous = np.zeros_like(self._current)
         self._shift = np.uint64(64 - bits)
+        self._half = 1 << (bits - 1)
         self.filled = 0
 
     @property
     def nbytes(self) -> int:
-        return self._slots_of.nbytes
+        return self._current.nbytes + self._previous.nbytes
 
     def clear(self) -> None:
-        self._slots_of[:] = 0
+        self._current[:] = 0
+        self._previous[:] = 0
         self.filled = 0
 
     def _slots(self, keys: list[np.ndarray]) -> np.ndarray:
@@ -214,21 +219,36 @@ class PieceTable:
 
     def lookup(self, keys: list[np.ndarray]) -> np.ndarray:
         """uint8 count of each key, 0 where absent."""
+        found = self._probe(self._current, keys)
+        missed = np.nonzero(found == 0)[0]
+        if missed.size == 0:
+            return found
+        missed_keys = [key[missed] for key in keys]
+        older = self._probe(self._previous, missed_keys)
+        kept = np.nonzero(older)[0]
+        if kept.size:
+            found[missed[kept]] = older[kept]
+            kept_keys = [key[kept] for key in missed_keys]
+            first, _ = _distinct(kept_keys)
+            self.insert([key[first] for key in kept_keys], older[kept[first]])
+        return found
+
+    def _probe(self, table: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
         found = np.zeros(keys[0].size, dtype=np.uint8)
         slots = self._slots(keys)
         pending: np.ndarray | None = None  # None: every key
-        mask = self._slots_of.shape[1] - 1
+        mask = table.shape[1] - 1
         while True:
-            last = self._slots_of[-1][slots]
+            last = table[-1][slots]
             hit = (last & _WITHOUT_COUNT) == keys[-1]
             for word in range(self.key_words - 1):
-                hit &= self._slots_of[word][slots] == keys[word]
+                hit &= table[word][slots] == keys[word]
             counts = (last[hit] >> _COUNT_SHIFT).astype(np.uint8)
             if pending is None:
                 found[hit] = counts
             else:
                 found[pending[hit]] = counts
-            probe_on = np.flatnonzero(~hit & (last != 0))
+            probe_on = np.nonzero(~hit & (last != 0))[0]
             if probe_on.size == 0:
                 return found
             pending = probe_on if pending is None else pending[probe_on]
@@ -236,22 +256,23 @@ class PieceTable:
             keys = [key[probe_on] for key in keys]
 
     def insert(self, keys: list[np.ndarray], counts: np.ndarray) -> None:
-        """Store distinct absent keys with their counts (1..255)."""
-        half = self._slots_of.shape[1] // 2
-        if self.filled + keys[0].size > half:
-            self.clear()
-            keys, counts = [key[:half] for key in keys], counts[:half]
+        """Store distinct keys absent from the current table, with their counts (1..255)."""
+        if self.filled + keys[0].size > self._half:
+            self._previous, self._current = self._current, self._previous
+            self._current[:] = 0
+            self.filled = 0
+            keys, counts = [key[: self._half] for key in keys], counts[: self._half]
         entries = [*keys[:-1], keys[-1] | (counts.astype(np.uint64) << _COUNT_SHIFT)]
-        mask = self._slots_of.shape[1] - 1
+        mask = self._current.shape[1] - 1
         slots = self._slots(keys)
         while slots.size:
             # among keys aiming at the same free slot the first wins; the others probe on
             _, first = np.unique(slots, return_index=True)
             take = np.zeros(slots.size, dtype=bool)
             take[first] = True
-            take &= self._slots_of[-1][slots] == 0
+            take &= self._current[-1][slots] == 0
             for word, entry in enumerate(entries):
-                self._slots_of[word][slots[take]] = entry[take]
+                self._current[word][slots[take]] = entry[take]
             self.filled += int(take.sum())
             entries = [entry[~take] for entry in entries]
             slots = (slots[~take] + 1) & mask
@@ -261,12 +282,12 @@ class GPT2TokenCounter:
     """Exact GPT-2 token counts (`encode_ordinary` length) of texts, with bounded piece caches.
 
     `count_tokens(texts)` -> int64 array, `counter(text)` -> int. Pieces of <= 14 bytes are cached
-    in a 2**table_bits-slot `PieceTable` of 2-word keys (32 MB at 21 bits), pieces of 15..30 bytes
-    in one of 4-word keys and 2**(table_bits - 2) slots (16 MB), longer ones in a dict of at most
-    `max_long_pieces` entries. Not thread-safe.
+    in a `PieceTable` of 2-word keys and 2 x 2**table_bits slots (32 MB at 20 bits, up to 2**20
+    pieces), pieces of 15..30 bytes in one of 4-word keys and 2 x 2**(table_bits - 2) slots (16 MB),
+    longer ones in a dict of at most `max_long_pieces` entries. Not thread-safe.
     """
 
-    def __init__(self, encoding: Any = None, table_bits: int = 21,
+    def __init__(self, encoding: Any = None, table_bits: int = 20,
                  max_long_pieces: int = 100_000) -> None:
         if encoding is None:
             from slimpajama.io.tokenizer import gpt2_encoding
