@@ -196,7 +196,7 @@ class PieceTable:
 
     def __init__(self, key_words: int, bits: int) -> None:
         self.key_words = key_words
-        self._current = np.zeros((key_words, 1 << bits), dtype=np.uint64)
+        self._current = np.zeros((1 << bits, key_words), dtype=np.uint64)  # a slot per row
         self._previous = np.zeros_like(self._current)
         self._shift = np.uint64(64 - bits)
         self._half = 1 << (bits - 1)
@@ -237,12 +237,13 @@ class PieceTable:
         found = np.zeros(keys[0].size, dtype=np.uint8)
         slots = self._slots(keys)
         pending: np.ndarray | None = None  # None: every key
-        mask = table.shape[1] - 1
+        mask = table.shape[0] - 1
         while True:
-            last = table[-1][slots]
+            rows = np.take(table, slots, axis=0)
+            last = rows[:, -1]
             hit = (last & _WITHOUT_COUNT) == keys[-1]
             for word in range(self.key_words - 1):
-                hit &= table[word][slots] == keys[word]
+                hit &= rows[:, word] == keys[word]
             counts = (last[hit] >> _COUNT_SHIFT).astype(np.uint8)
             if pending is None:
                 found[hit] = counts
@@ -262,19 +263,19 @@ class PieceTable:
             self._current[:] = 0
             self.filled = 0
             keys, counts = [key[: self._half] for key in keys], counts[: self._half]
-        entries = [*keys[:-1], keys[-1] | (counts.astype(np.uint64) << _COUNT_SHIFT)]
-        mask = self._current.shape[1] - 1
+        entries = np.stack([*keys[:-1], keys[-1] | (counts.astype(np.uint64) << _COUNT_SHIFT)],
+                           axis=1)
+        mask = self._current.shape[0] - 1
         slots = self._slots(keys)
         while slots.size:
             # among keys aiming at the same free slot the first wins; the others probe on
             _, first = np.unique(slots, return_index=True)
             take = np.zeros(slots.size, dtype=bool)
             take[first] = True
-            take &= self._current[-1][slots] == 0
-            for word, entry in enumerate(entries):
-                self._current[word][slots[take]] = entry[take]
+            take &= self._current[slots, -1] == 0
+            self._current[slots[take]] = entries[take]
             self.filled += int(take.sum())
-            entries = [entry[~take] for entry in entries]
+            entries = entries[~take]
             slots = (slots[~take] + 1) & mask
 
 
