@@ -173,6 +173,7 @@ def _word_masks(key_words: int) -> list[np.ndarray]:
 
 
 _KEY_MASKS = {words: _word_masks(words) for words in (SHORT_KEY_WORDS, MEDIUM_KEY_WORDS)}
+_LENGTH_BITS = np.arange(_key_capacity(MEDIUM_KEY_WORDS) + 1, dtype=np.uint64) << _LENGTH_SHIFT
 
 
 def piece_keys(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
@@ -180,9 +181,15 @@ def piece_keys(words: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
     """Exact keys of pieces of 1.._key_capacity(key_words) bytes: `key_words` uint64 arrays.
 
     `words[i]` is the little-endian uint64 read at byte i of the zero-padded data."""
-    keys = [words[starts + 8 * word] & np.take(mask, lengths)
-            for word, mask in enumerate(_KEY_MASKS[key_words])]
-    keys[-1] |= lengths.astype(np.uint64) << _LENGTH_SHIFT
+    masks = _KEY_MASKS[key_words]
+    keys = [words[starts] & np.take(masks[0], lengths)]
+    for word in range(1, key_words):  # most pieces are short: gather only where bytes remain
+        key = np.zeros(starts.size, dtype=np.uint64)
+        reaching = np.nonzero(lengths > 8 * word)[0]
+        key[reaching] = (words[starts[reaching] + 8 * word]
+                         & np.take(masks[word], lengths[reaching]))
+        keys.append(key)
+    keys[-1] |= np.take(_LENGTH_BITS, lengths)
     return keys
 
 
