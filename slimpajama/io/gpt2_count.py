@@ -375,16 +375,16 @@ class GPT2TokenCounter:
             return
         code_points = np.frombuffer(wide, dtype=np.uint32)
         counts[members] = self._count_joined(
-            code_points, joined.encode("utf-8"), _starts_of(chosen), _utf8_offsets(code_points))
+            code_points, joined.encode("utf-8"), _starts_of(chosen), _utf8_extra(code_points))
 
     def _count_joined(self, code_points: np.ndarray, data: bytes, text_starts: np.ndarray,
-                      byte_offsets: np.ndarray | None) -> np.ndarray:
+                      utf8_extra: np.ndarray | None) -> np.ndarray:
         """Token count of each of the non-empty texts joined in `code_points` / UTF-8 `data`;
-        `byte_offsets[i]` = UTF-8 offset of code point i (None when they are equal: ASCII)."""
+        `utf8_extra[i]` = UTF-8 offset of code point i minus i (None for ASCII: all zero)."""
         starts = piece_starts(code_points, text_starts)
         first_piece = np.searchsorted(starts, text_starts)
-        if byte_offsets is not None:
-            starts = byte_offsets[starts]
+        if utf8_extra is not None:
+            starts = starts + utf8_extra[starts]
         lengths = np.empty_like(starts)
         np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
         lengths[-1] = len(data) - starts[-1]
@@ -471,13 +471,11 @@ def _starts_of(texts: list[str]) -> np.ndarray:
     return np.cumsum(lengths) - lengths
 
 
-def _utf8_offsets(code_points: np.ndarray) -> np.ndarray:
-    """UTF-8 byte offset of each code point, plus the total at the end."""
-    extra = ((code_points >= 0x80).view(np.uint8)
-             + (code_points >= 0x800).view(np.uint8)
-             + (code_points >= 0x10000).view(np.uint8))
-    offsets = np.empty(code_points.size + 1, dtype=np.int64)
-    offsets[0] = 0
-    np.cumsum(extra, dtype=np.int64, out=offsets[1:])
-    offsets[1:] += np.arange(1, code_points.size + 1)
-    return offsets
+def _utf8_extra(code_points: np.ndarray) -> np.ndarray:
+    """int64 UTF-8 bytes beyond one per code point before each code point (offset - index)."""
+    extra = np.empty(code_points.size, dtype=np.uint8)
+    extra[0] = 0
+    extra[1:] = (code_points[:-1] >= 0x80).view(np.uint8)
+    extra[1:] += (code_points[:-1] >= 0x800).view(np.uint8)
+    extra[1:] += (code_points[:-1] >= 0x10000).view(np.uint8)
+    return np.cumsum(extra, dtype=np.int64)
