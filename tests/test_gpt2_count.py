@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import random
 
 import numpy as np
@@ -9,7 +10,9 @@ import pytest
 import tiktoken
 
 from slimpajama.bench.corpus import realistic_corpus, synthetic_texts
+from slimpajama.io import gpt2_count
 from slimpajama.io.gpt2_count import (
+    CLASS_TABLE_TIKTOKEN,
     LETTER,
     NUMBER,
     OTHER,
@@ -18,11 +21,14 @@ from slimpajama.io.gpt2_count import (
     PieceTable,
     class_runs_blob,
     code_point_classes,
+    encodable_code_points,
+    observed_code_point_classes,
+    shares_piece,
+    stored_code_point_classes,
 )
-from slimpajama.io.tokenizer import GPT2_PAT_STR, gpt2_encoding
+from slimpajama.io.tokenizer import gpt2_encoding
 
-ALL_CODE_POINTS = np.setdiff1d(np.arange(0x110000, dtype=np.uint32),
-                               np.arange(0xD800, 0xE000, dtype=np.uint32))
+ALL_CODE_POINTS = encodable_code_points()
 """Every code point a Python str can encode (lone surrogates are tested apart)."""
 
 WHITESPACE = ["\t", "\n", "\x0b", "\x0c", "\r", " ", "\r\n", "\x85", "\xa0", "\u1680", "\u2000",
@@ -52,54 +58,39 @@ def assert_exact(counter: GPT2TokenCounter, encoding: tiktoken.Encoding, texts: 
     assert not bad, f"{len(bad)} wrong counts, e.g. {bad[:5]}"
 
 
-def _joined_from_code_points(rows: np.ndarray) -> str:
-    return rows.astype("<u4").tobytes().decode("utf-32-le")
-
-
-def _shares_piece(prefix: str, before: str, after: str) -> np.ndarray:
-    """bool per ALL_CODE_POINTS: does `prefix` share a GPT2_PAT_STR piece with the code point c in
-    before + prefix + c + after? Observed with tiktoken's own regex: an encoding with the same
-    pattern whose only merges are prefix + any byte, so a merged token starts at the prefix exactly
-    when the prefix and c's first byte are in one piece."""
-    head = prefix.encode()
-    ranks = {bytes([b]): b for b in range(256)}
-    ranks.update({head + bytes([b]): 256 + b for b in range(256)})
-    probe = tiktoken.Encoding(name="piece-probe", pat_str=GPT2_PAT_STR, mergeable_ranks=ranks,
-                              special_tokens={})
-    fixed = [ord(ch) for ch in before + prefix]
-    tail = [ord(ch) for ch in after]
-    rows = np.empty((ALL_CODE_POINTS.size, len(fixed) + 1 + len(tail)), dtype=np.uint32)
-    rows[:, : len(fixed)] = fixed
-    rows[:, len(fixed)] = ALL_CODE_POINTS
-    rows[:, len(fixed) + 1 :] = tail
-    code_bytes = (1 + (ALL_CODE_POINTS >= 0x80) + (ALL_CODE_POINTS >= 0x800)
-                  + (ALL_CODE_POINTS >= 0x10000)).astype(np.int64)
-    row_bytes = code_bytes + len((before + prefix + after).encode())
-    prefix_at = np.cumsum(row_bytes) - row_bytes + len(before.encode())
-    tokens = np.asarray(probe.encode_ordinary(_joined_from_code_points(rows)))
-    token_bytes = np.where(tokens >= 256, 2, 1)
-    merged_at = (np.cumsum(token_bytes) - token_bytes)[tokens >= 256]
-    row = np.searchsorted(prefix_at, merged_at)
-    assert np.array_equal(prefix_at[row], merged_at), "a merge away from the prefix"
-    shares = np.zeros(ALL_CODE_POINTS.size, dtype=bool)
-    shares[row] = True
-    return shares
-
-
-def test_class_table_matches_tiktoken_regex_on_every_code_point() -> None:
-    letter = _shares_piece("a", " ", "")  # " ac": one piece iff c is \p{L}
-    number = _shares_piece("1", " ", "")
-    space = _shares_piece("\t", "x", "\tx")  # "\tc\t" + x: "\tc" is a piece iff c is \s
-    observed = np.full(0x110000, OTHER, dtype=np.uint8)
-    for cls, mask in ((LETTER, letter), (NUMBER, number), (SPACE, space)):
-        observed[ALL_CODE_POINTS[mask]] = cls
-    assert int((letter.astype(int) + number + space).max()) == 1
-    other = _shares_piece("!", " ", "")  # the rest is [^\s\p{L}\p{N}]
-    assert np.array_equal(other, observed[ALL_CODE_POINTS] == OTHER)
-    table = code_point_classes()
-    wrong = ALL_CODE_POINTS[table[ALL_CODE_POINTS] != observed[ALL_CODE_POINTS]]
+def test_class_table_matches_tiktoken_regex_on_every_code_point(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    observed = observed_code_point_classes()
+    code_points = encodable_code_points()
+    other = shares_piece("!", " ", "")  # " !" + c is one piece iff c is [^\s\p{L}\p{N}]
+    assert np.array_equal(other, observed[code_points] == OTHER)
+    stored = stored_code_point_classes()
+    wrong = code_points[stored[code_points] != observed[code_points]]
     assert wrong.size == 0, (f"{wrong.size} code points misclassified, e.g. {wrong[:10]}; "
                              f"new _CLASS_RUNS: {class_runs_blob(observed)}")
+    assert importlib.metadata.version("tiktoken") == CLASS_TABLE_TIKTOKEN
+    assert np.array_equal(code_point_classes(), stored)
+    # under another tiktoken version the table is observed, not read
+    monkeypatch.setattr(gpt2_count, "CLASS_TABLE_TIKTOKEN", "0.0.0")
+    monkeypatch.setattr(gpt2_count, "observed_code_point_classes", lambda: observed.copy())
+    code_point_classes.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="observing its regex classes"):
+            classes = code_point_classes()
+        assert np.array_equal(classes, observed)
+    finally:
+        code_point_classes.cache_clear()
+
+
+def test_observed_classes_of_known_code_points() -> None:
+    classes = code_point_classes()
+    for text, cls in (("aZé\u00aa\u01c5\u02b0\u4e00\U00020000\U0001d400", LETTER),
+                      ("09\u00b2\u00bd\u0660\u2160\u2460", NUMBER),
+                      ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2028\u2029\u202f\u3000",
+                       SPACE),
+                      ("'!.\x00\x1c\x1f\u0301\u200b\u180e\ufeff\U0001f600\ue000\U0010ffff",
+                       OTHER)):
+        assert [int(classes[ord(ch)]) for ch in text] == [cls] * len(text), text
 
 
 @pytest.mark.parametrize("context", ["a{}1", " {}{}'s", "\n{}  x", "!{}\u0301"])

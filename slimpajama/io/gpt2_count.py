@@ -14,6 +14,8 @@ at text boundaries, which amortizes numpy's per-call overhead over short documen
 from __future__ import annotations
 
 import base64
+import importlib.metadata
+import warnings
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
@@ -33,6 +35,9 @@ CHUNK_CHARS = 1 << 18
 
 SMALL_TEXT_CHARS = 2048
 """Below this length a single text is cheaper to count with tiktoken than with array operations."""
+
+CLASS_TABLE_TIKTOKEN = "0.14.0"
+"""tiktoken version whose regex `_CLASS_RUNS` was observed from."""
 
 _CLASS_RUNS = (
     "eNqlWM1vG0UU99sPe722Y9d24iTNh9umad2kbVraQguCFEoi1AKVgEhFAoEQIGhVkKi4cIILB+DCESQOCPXMtbcKQZE4"
@@ -65,8 +70,9 @@ _CLASS_RUNS = (
     "gFw="
 )
 """zlib + base64 of the class table as runs: uint32 run lengths, then one uint8 class per run.
-Observed from tiktoken itself over every code point (see tests/test_gpt2_count.py, which rebuilds
-it with `class_runs_blob`); tiktoken's regex follows a newer Unicode than Python's unicodedata."""
+Observed from tiktoken itself over every code point (`observed_code_point_classes`; the test
+prints a new blob with `class_runs_blob` if they differ); tiktoken's regex follows a newer Unicode
+than Python 3.11's unicodedata (thousands of letters and numbers differ) or the `regex` module."""
 
 _APOSTROPHE, _SPACE_CHAR = ord("'"), ord(" ")
 _MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
@@ -83,15 +89,88 @@ def class_runs_blob(classes: np.ndarray) -> str:
     return base64.b64encode(zlib.compress(lengths.tobytes() + classes[starts].tobytes(), 9)).decode()
 
 
-@lru_cache(maxsize=1)
-def code_point_classes() -> np.ndarray:
-    """uint8 class (LETTER/NUMBER/OTHER/SPACE) of every code point 0..0x10FFFF, read-only."""
+def stored_code_point_classes() -> np.ndarray:
+    """The class table stored in `_CLASS_RUNS` (uint8 per code point 0..0x10FFFF)."""
     raw = zlib.decompress(base64.b64decode("".join(_CLASS_RUNS)))
     runs = len(raw) // 5
     lengths = np.frombuffer(raw[: 4 * runs], dtype="<u4").astype(np.int64)
     classes = np.repeat(np.frombuffer(raw[4 * runs :], dtype=np.uint8), lengths)
     if classes.size != 0x110000:
         raise ValueError("corrupt code point class table")
+    return classes
+
+
+def encodable_code_points() -> np.ndarray:
+    """uint32 code points a str can encode to UTF-8: all but the surrogates."""
+    every = np.arange(0x110000, dtype=np.uint32)
+    return every[(every < 0xD800) | (every >= 0xE000)]
+
+
+def shares_piece(prefix: str, before: str, after: str) -> np.ndarray:
+    """bool per `encodable_code_points()` c: are the one-byte `prefix` and c in one GPT2_PAT_STR
+    piece of before + prefix + c + after, as tiktoken's own regex splits it?
+
+    All those strings are encoded at once with an encoding of the same pattern whose only merges
+    are prefix + any byte: a two-byte token starts at a prefix exactly when the prefix and the
+    first byte of its c share a piece (BPE never merges across pieces)."""
+    import tiktoken
+
+    from slimpajama.io.tokenizer import GPT2_PAT_STR
+
+    head = prefix.encode()
+    ranks = {bytes([b]): b for b in range(256)}
+    ranks.update({head + bytes([b]): 256 + b for b in range(256)})
+    probe = tiktoken.Encoding(name="piece-probe", pat_str=GPT2_PAT_STR, mergeable_ranks=ranks,
+                              special_tokens={})
+    code_points = encodable_code_points()
+    fixed = [ord(ch) for ch in before + prefix]
+    tail = [ord(ch) for ch in after]
+    rows = np.empty((code_points.size, len(fixed) + 1 + len(tail)), dtype="<u4")
+    rows[:, : len(fixed)] = fixed
+    rows[:, len(fixed)] = code_points
+    rows[:, len(fixed) + 1 :] = tail
+    row_bytes = (len((before + prefix + after).encode()) + 1 + (code_points >= 0x80)
+                 + (code_points >= 0x800) + (code_points >= 0x10000)).astype(np.int64)
+    prefix_at = np.cumsum(row_bytes) - row_bytes + len(before.encode())
+    tokens = np.asarray(probe.encode_ordinary(rows.tobytes().decode("utf-32-le")))
+    token_bytes = np.where(tokens >= 256, 2, 1)
+    merged_at = (np.cumsum(token_bytes) - token_bytes)[tokens >= 256]
+    row = np.searchsorted(prefix_at, merged_at)
+    if not np.array_equal(prefix_at[np.minimum(row, prefix_at.size - 1)], merged_at):
+        raise ValueError("probe merged bytes away from its prefix")
+    shares = np.zeros(code_points.size, dtype=bool)
+    shares[row] = True
+    return shares
+
+
+def observed_code_point_classes() -> np.ndarray:
+    """The class table observed from the installed tiktoken's regex (about 10 CPU-seconds):
+    " a" + c is one piece iff c is a letter, " 1" + c iff a number, and in "x\t" + c + "\tx"
+    "\t" + c is a piece iff c is whitespace; everything else (surrogates too) is OTHER."""
+    code_points = encodable_code_points()
+    classes = np.full(0x110000, OTHER, dtype=np.uint8)
+    seen = np.zeros(code_points.size, dtype=np.int64)
+    for cls, (prefix, before, after) in ((LETTER, ("a", " ", "")), (NUMBER, ("1", " ", "")),
+                                         (SPACE, ("\t", "x", "\tx"))):
+        member = shares_piece(prefix, before, after)
+        classes[code_points[member]] = cls
+        seen += member
+    if seen.max() > 1:
+        raise ValueError("a code point observed in two classes")
+    return classes
+
+
+@lru_cache(maxsize=1)
+def code_point_classes() -> np.ndarray:
+    """uint8 class (LETTER/NUMBER/OTHER/SPACE) of every code point 0..0x10FFFF, read-only: the
+    stored table under CLASS_TABLE_TIKTOKEN, else observed from the installed tiktoken."""
+    if importlib.metadata.version("tiktoken") == CLASS_TABLE_TIKTOKEN:
+        classes = stored_code_point_classes()
+    else:
+        warnings.warn(f"tiktoken {importlib.metadata.version('tiktoken')} is not "
+                      f"{CLASS_TABLE_TIKTOKEN}: observing its regex classes (slow); update "
+                      "_CLASS_RUNS (tests/test_gpt2_count.py prints it)", stacklevel=2)
+        classes = observed_code_point_classes()
     classes.flags.writeable = False
     return classes
 
