@@ -16,6 +16,7 @@ from slimpajama.io.gpt2_count import (
     LETTER,
     NUMBER,
     OTHER,
+    PIECE_PATTERN,
     SPACE,
     GPT2TokenCounter,
     PieceTable,
@@ -26,7 +27,7 @@ from slimpajama.io.gpt2_count import (
     shares_piece,
     stored_code_point_classes,
 )
-from slimpajama.io.tokenizer import gpt2_encoding
+from slimpajama.io.tokenizer import GPT2_PAT_STR, gpt2_encoding
 
 ALL_CODE_POINTS = encodable_code_points()
 """Every code point a Python str can encode (lone surrogates are tested apart)."""
@@ -80,6 +81,14 @@ def test_class_table_matches_tiktoken_regex_on_every_code_point(
         assert np.array_equal(classes, observed)
     finally:
         code_point_classes.cache_clear()
+
+
+def test_counter_implements_the_gpt2_pattern_only(encoding: tiktoken.Encoding) -> None:
+    assert PIECE_PATTERN == GPT2_PAT_STR == encoding._pat_str
+    other = tiktoken.Encoding(name="other", pat_str=r"\S+|\s+", special_tokens={},
+                              mergeable_ranks={bytes([b]): b for b in range(256)})
+    with pytest.raises(ValueError, match="is not"):
+        GPT2TokenCounter(other)
 
 
 def test_observed_classes_of_known_code_points() -> None:

@@ -26,6 +26,12 @@ import numpy as np
 LETTER, NUMBER, OTHER, SPACE = 0, 1, 2, 3
 """Code-point classes of `GPT2_PAT_STR`: \\p{L}, \\p{N}, [^\\s\\p{L}\\p{N}], \\s (Unicode White_Space)."""
 
+PIECE_PATTERN = (
+    r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+)
+"""The pre-tokenizer regex `piece_starts` reproduces (= tokenizer.GPT2_PAT_STR); a counter refuses
+an encoding with another one."""
+
 SHORT_KEY_WORDS, MEDIUM_KEY_WORDS = 2, 4
 """A piece of at most 8 * words - 2 UTF-8 bytes (14, 30) is cached under an exact key of that many
 uint64 words (its zero-padded bytes, its length in the top byte); longer pieces go to a dict."""
@@ -380,6 +386,8 @@ class GPT2TokenCounter:
             from slimpajama.io.tokenizer import gpt2_encoding
 
             encoding = gpt2_encoding()
+        if encoding._pat_str != PIECE_PATTERN:
+            raise ValueError(f"encoding pattern {encoding._pat_str!r} is not {PIECE_PATTERN!r}")
         self._encoding = encoding
         self._encode_piece = encoding._core_bpe.encode_single_piece
         self._short = PieceTable(SHORT_KEY_WORDS, table_bits)
