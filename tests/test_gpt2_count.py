@@ -24,6 +24,7 @@ from slimpajama.io.gpt2_count import (
     code_point_classes,
     encodable_code_points,
     observed_code_point_classes,
+    shared_counter,
     shares_piece,
     stored_code_point_classes,
 )
@@ -193,6 +194,8 @@ def test_batch_equals_single_and_cache_state_never_matters(encoding: tiktoken.En
     tiny.clear()
     assert tiny.count_tokens(texts).tolist() == want
     assert fresh.count_tokens([]).tolist() == []
+    assert shared_counter() is shared_counter()
+    assert shared_counter().count_tokens(texts).tolist() == want
 
 
 def test_piece_table_generations() -> None:

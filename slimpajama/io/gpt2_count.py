@@ -539,6 +539,13 @@ class GPT2TokenCounter:
         return count
 
 
+@lru_cache(maxsize=1)
+def shared_counter() -> GPT2TokenCounter:
+    """This process's GPT-2 counter, built on first use: its caches warm over every text the
+    process counts (a counter per file would start cold and allocate its tables each time)."""
+    return GPT2TokenCounter()
+
+
 def _distinct(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(index of one occurrence of each distinct multi-word key, index into those of every key)."""
     order = np.lexsort(keys)
