@@ -375,9 +375,10 @@ class GPT2TokenCounter:
     """Exact GPT-2 token counts (`encode_ordinary` length) of texts, with bounded piece caches.
 
     `count_tokens(texts)` -> int64 array, `counter(text)` -> int. Pieces of <= 14 bytes are cached
-    in a `PieceTable` of 2-word keys and 2 x 2**table_bits slots (32 MB at 20 bits, up to 2**20
-    pieces), pieces of 15..30 bytes in one of 4-word keys and 2 x 2**(table_bits - 2) slots (16 MB),
-    longer ones in a dict of at most `max_long_pieces` entries. Not thread-safe.
+    in a `PieceTable` of 2-word keys and 2 generations of 2**table_bits slots (32 MB at 20 bits,
+    2**19 pieces per generation), pieces of 15..30 bytes in one of 4-word keys and 2**(table_bits
+    - 2) slots per generation (16 MB), longer ones in a dict of at most `max_long_pieces` entries.
+    Not thread-safe: one counter per thread (`shared_counter()` per process).
     """
 
     def __init__(self, encoding: Any = None, table_bits: int = 20,
