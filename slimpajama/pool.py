@@ -40,6 +40,10 @@ outputs flow downstream while the stage runs."""
 RUN_POLL_SECONDS = 1.0
 """Where pidfds are missing, how often a pool worker checks that the run is still alive."""
 
+FORKSERVER_EXIT_MODULE = "slimpajama.forkserver_exit"
+"""Preloaded last by the forkserver: it then exits without interpreter finalization (named, not
+imported: importing it makes the importing process skip its own finalization)."""
+
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 """The shared pools of this process, by size (see `shared_pool`)."""
 
@@ -80,7 +84,7 @@ def start_forkserver(modules: Sequence[str]) -> None:
     pool workers is accounted to this process (its children's times)."""
     from multiprocessing import forkserver
 
-    _context().set_forkserver_preload(list(modules))
+    _context().set_forkserver_preload([*modules, FORKSERVER_EXIT_MODULE])
     forkserver.ensure_running()
     atexit.unregister(_stop_forkserver)
     atexit.register(_stop_forkserver)
