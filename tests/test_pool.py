@@ -122,3 +122,46 @@ def test_pool_workers_exit_when_the_run_is_killed(tmp_path):
         alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
                  and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
     assert alive == []  # both workers, mid-task, ended with the run
+
+
+@pytest.mark.parametrize(("args", "cores", "started"), [
+    ([], 2, True),
+    ([], 1, False),
+    (["--runner=FnApiRunner"], 2, True),
+    (["--runner", "apache_beam.runners.direct.DirectRunner"], 2, True),
+    (["--runner=DataflowRunner", "--project", "p"], 2, False),
+    (["--runner", "FlinkRunner"], 8, False),
+    (["--direct_num_workers=1"], 4, False),
+    (["--direct_num_workers", "3"], 1, True),
+    (["--direct_running_mode=multi_processing"], 2, False),
+    (["--direct_running_mode", "in_memory"], 2, True),
+])
+def test_start_early_only_when_the_run_will_pool(monkeypatch, args, cores, started):
+    from slimpajama import forkserver
+
+    calls = []
+    monkeypatch.setattr(forkserver, "start_forkserver", calls.append)
+    monkeypatch.setattr(forkserver, "available_cores", lambda: cores)
+    forkserver.start_early(("some.module",), args)
+    assert calls == ([("some.module",)] if started else [])
+
+
+def test_pool_preload_names_the_modules_the_pools_run():
+    import importlib.util
+
+    from slimpajama.core.mixture import Mixture
+    from slimpajama.dedup import units as dedup_units
+    from slimpajama.dedup.config import POOL_PRELOAD as DEDUP
+    from slimpajama.io.tokenizer import GPT2_PRELOAD_MODULE
+    from slimpajama.mix import units as mix_units
+    from slimpajama.mix.config import MixConfig
+    from slimpajama.tokenize import pipeline as tokenize_pipeline
+    from slimpajama.tokenize.config import POOL_PRELOAD as TOKENIZE
+
+    natural = Mixture("natural", "every source as it is", None)
+    gpt2 = MixConfig(natural, counter="gpt2").pool_preload()
+    by_bytes = MixConfig(natural, counter="bytes").pool_preload()
+    assert DEDUP == (dedup_units.__name__,)
+    assert gpt2 == (mix_units.__name__, GPT2_PRELOAD_MODULE) and by_bytes == (mix_units.__name__,)
+    assert TOKENIZE == (tokenize_pipeline.__name__, GPT2_PRELOAD_MODULE)
+    assert importlib.util.find_spec(GPT2_PRELOAD_MODULE) is not None

@@ -17,8 +17,9 @@ import click
 
 from slimpajama.console import PASS_THROUGH, configure_logging, fail
 from slimpajama.core.keep import KEEP_POLICIES
-from slimpajama.dedup.config import PRESETS, ConfigError, dedup_config
+from slimpajama.dedup.config import POOL_PRELOAD, PRESETS, ConfigError, dedup_config
 from slimpajama.dedup.distributed_clusters import ComponentsNotConverged
+from slimpajama.forkserver import start_early
 from slimpajama.io.beam_options import BeamOptionError
 from slimpajama.io.inputs import InputError
 from slimpajama.resume import ResumeRefused
@@ -79,6 +80,7 @@ def dedup(ctx: click.Context, input_: str, output: str, recipe: str | None, pres
     edges/, short/, quarantine/ and report.json. Any other --option is passed to Apache Beam.
     """
     configure_logging(verbose)
+    start_early(POOL_PRELOAD, ctx.args)  # its imports overlap ours
     from slimpajama.dedup.run import run_dedup  # imports Beam: keep --help fast
 
     try:

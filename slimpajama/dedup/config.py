@@ -16,6 +16,8 @@ from slimpajama.core.keep import DEFAULT_SOURCE_PRIORITY, KEEP_POLICIES
 from slimpajama.core.paths import pipelines_dir
 
 PIPELINES_DIR = str(pipelines_dir())
+POOL_PRELOAD = ("slimpajama.dedup.units",)
+"""Modules the worker pool's forkserver imports for dedup (`slimpajama.forkserver`)."""
 SCOPES = ("global", "local")
 COMPONENTS = ("auto", "union-find", "distributed")
 """How clusters are found: one worker's array union-find over all edges, large-star/small-star

@@ -24,8 +24,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from slimpajama import __version__
 from slimpajama.core.accounting import accounting_errors, source_table
 from slimpajama.core.lsh import candidate_probability
-from slimpajama.dedup import units
-from slimpajama.dedup.config import ConfigError, DedupConfig
+from slimpajama.dedup.config import POOL_PRELOAD, ConfigError, DedupConfig
 from slimpajama.dedup.distributed_clusters import ComponentsNotConverged
 from slimpajama.dedup.pipeline import (
     CLUSTERS_FILE,
@@ -35,9 +34,10 @@ from slimpajama.dedup.pipeline import (
     build_dedup_pipeline,
 )
 from slimpajama.dedup.units import SCAN_STAGE, WORK, WRITE_STAGE
+from slimpajama.forkserver import start_forkserver
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.inputs import InputError, InputFile, discover_inputs, unrecognized_files
-from slimpajama.pool import local_processes, start_forkserver
+from slimpajama.pool import local_processes
 from slimpajama.progress import ProgressPrinter, Stage, finished_units, run_to_completion
 from slimpajama.report import write_report_html
 from slimpajama.resume import fingerprint, input_listing, prepare_work
@@ -154,7 +154,7 @@ def launch(cfg: DedupConfig, options: PipelineOptions, progress: TextIO | None =
     """Build the dedup pipeline into `<output>.partial` and run it to completion (a non-local
     runner's job id goes to `progress`); per-file stages use `processes` worker processes."""
     if processes > 1:
-        start_forkserver([units.__name__])
+        start_forkserver(POOL_PRELOAD)
     pipeline = beam.Pipeline(options=options)
     build_dedup_pipeline(pipeline, cfg, partial_path(cfg.output), processes)
     return run_to_completion(pipeline, progress)

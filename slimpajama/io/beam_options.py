@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+if TYPE_CHECKING:  # Beam is imported where it is used: the constants load without it
+    from apache_beam.options.pipeline_options import PipelineOptions
 
 DEFAULT_RUNNER = "FnApiRunner"
 """In-process runner that works offline (plain DirectRunner first tries to download Prism)."""
@@ -21,6 +23,8 @@ class BeamOptionError(ValueError):
 def pipeline_options(beam_args: Sequence[str] = ()) -> PipelineOptions:
     """Beam options from pass-through arguments, with `DEFAULT_RUNNER` unless one is named.
     An argument Beam does not know is an error: a typo must not silently change a run."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     args = list(beam_args)
     if not any(a == "--runner" or a.startswith("--runner=") for a in args):
         args.append(f"--runner={DEFAULT_RUNNER}")
@@ -41,10 +45,14 @@ def pipeline_options(beam_args: Sequence[str] = ()) -> PipelineOptions:
 
 def is_dry_run(options: PipelineOptions) -> bool:
     """True for `--dry_run=True`: Dataflow translates the job without submitting it."""
+    from apache_beam.options.pipeline_options import TestOptions
+
     return str(options.view_as(TestOptions).dry_run).lower() in ("true", "1")
 
 
 def is_local_runner(options: PipelineOptions) -> bool:
     """True when the whole pipeline runs on this machine (one of LOCAL_RUNNERS)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
     runner = options.view_as(StandardOptions).runner or DEFAULT_RUNNER
     return runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS

@@ -1,4 +1,4 @@
-"""Imported by the worker pool's forkserver (see `slimpajama.pool.start_forkserver`) when pool
+"""Imported by the worker pool's forkserver (see `slimpajama.forkserver.start_forkserver`) when pool
 workers will use GPT-2 (mix's token counts, tokenize): the encoding is built once there, so every
 pool worker forks with it instead of building its own (about 1 CPU-second each)."""
 

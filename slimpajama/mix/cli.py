@@ -72,10 +72,10 @@ def mix_command(ctx: click.Context, input_root: str, mixture: str, output: str, 
     Any other --option is passed to Apache Beam.
     """
     from slimpajama.core.mixture import Target, load_mixture
+    from slimpajama.forkserver import start_early
     from slimpajama.mix.config import MixConfig
     from slimpajama.mix.counters import default_counter
-    from slimpajama.mix.decontam import NearParams  # imports numpy and Beam: keep --help fast
-    from slimpajama.mix.run import run_mix
+    from slimpajama.mix.decontam import NearParams  # imports numpy: keep --help fast
 
     if tokens is not None and epochs is not None:
         raise click.UsageError("pass at most one of --tokens and --epochs")
@@ -88,9 +88,12 @@ def mix_command(ctx: click.Context, input_root: str, mixture: str, output: str, 
             files_per_chunk=files_per_chunk,
             near=None if no_near else NearParams(threshold=near_threshold),
         )
-        report = run_mix(input_root, output, config, overwrite=overwrite,
-                         beam_args=[f"--runner={runner}", *ctx.args], resume=resume,
-                         progress=None if quiet else sys.stderr)
+        beam_args = [f"--runner={runner}", *ctx.args]
+        start_early(config.pool_preload(), beam_args)  # its imports overlap ours
+        from slimpajama.mix.run import run_mix  # imports Beam
+
+        report = run_mix(input_root, output, config, overwrite=overwrite, beam_args=beam_args,
+                         resume=resume, progress=None if quiet else sys.stderr)
     except (ValueError, FileExistsError, ResumeRefused) as error:
         click.echo(f"slimpajama: error: {error}", err=True)
         ctx.exit(2)

@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 
 from slimpajama.core.mixture import MAX_SEED, Mixture, Target
 from slimpajama.core.split import HOLDOUT_FRACTION, holdout_threshold
+from slimpajama.io.tokenizer import GPT2_PRELOAD_MODULE
 from slimpajama.mix.counters import COUNTERS, default_counter
 from slimpajama.mix.decontam import NearParams
+
+POOL_PRELOAD = ("slimpajama.mix.units",)
+"""Modules the worker pool's forkserver imports for every mix (`slimpajama.forkserver`)."""
 
 
 @dataclass(frozen=True)
@@ -39,3 +43,7 @@ class MixConfig:
                self.shuffle_bin_bytes, self.spill_bytes) < 1:
             raise ValueError("docs_per_file, bytes_per_file, files_per_chunk, shuffle_bin_bytes "
                              "and spill_bytes must be >= 1")
+
+    def pool_preload(self) -> tuple[str, ...]:
+        """Modules the worker pool's forkserver imports for this mix: GPT-2 too if it counts."""
+        return (*POOL_PRELOAD, *((GPT2_PRELOAD_MODULE,) if self.counter == "gpt2" else ()))

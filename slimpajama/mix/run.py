@@ -16,10 +16,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
 from slimpajama.core.mixture import Amount
+from slimpajama.forkserver import start_forkserver
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.release import SPLITS, delete_tree, is_empty_dir, release_relpath
-from slimpajama.io.tokenizer import GPT2_PRELOAD_MODULE
-from slimpajama.mix import units
 from slimpajama.mix.config import MixConfig
 from slimpajama.mix.pipeline import (
     SUMMARY_NAME,
@@ -29,7 +28,7 @@ from slimpajama.mix.pipeline import (
     sum_counts,
 )
 from slimpajama.mix.units import BINS_DIR, SCAN_STAGE, SPILL_STAGE
-from slimpajama.pool import local_processes, start_forkserver
+from slimpajama.pool import local_processes
 from slimpajama.progress import ProgressPrinter, Stage, run_to_completion
 from slimpajama.report import write_report_html
 from slimpajama.resume import fingerprint, input_listing, prepare_work
@@ -167,7 +166,7 @@ def launch_mix(input_root: str, work: str, config: MixConfig, options: PipelineO
     only translates it; a non-local runner's job id goes to `progress`); per-file stages use
     `processes` worker processes."""
     if processes > 1:
-        start_forkserver([units.__name__, *([GPT2_PRELOAD_MODULE] if config.counter == "gpt2" else [])])
+        start_forkserver(config.pool_preload())
     pipeline = beam.Pipeline(options=options)
     build_mix_pipeline(pipeline, input_root, work, config, processes)
     return run_to_completion(pipeline, progress)

@@ -86,7 +86,11 @@ def tokenize_command(
     Extra arguments are passed to Beam, e.g. --direct_running_mode=multi_processing
     --direct_num_workers=2.
     """
-    from slimpajama.tokenize.config import TokenizeOptions
+    from slimpajama.forkserver import start_early
+    from slimpajama.tokenize.config import POOL_PRELOAD, TokenizeOptions
+
+    beam_args = [f"--runner={runner}", *ctx.args]
+    start_early(POOL_PRELOAD, beam_args)  # its imports overlap ours
     from slimpajama.tokenize.run import run_tokenize
 
     if fmt == "hdf5":
@@ -104,7 +108,7 @@ def tokenize_command(
             output_dir,
             options,
             overwrite=overwrite,
-            beam_args=[f"--runner={runner}", *ctx.args],
+            beam_args=beam_args,
             resume=resume,
             progress=None if quiet else sys.stderr,
         )

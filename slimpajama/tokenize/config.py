@@ -7,9 +7,12 @@ from typing import Any
 
 from slimpajama.io.release import SPLITS
 from slimpajama.io.shards import HDF5_SEQUENCES_PER_FILE
+from slimpajama.io.tokenizer import GPT2_PRELOAD_MODULE
 
 FORMATS: tuple[str, ...] = ("megatron", "hdf5")
 DEFAULT_SHARD_TOKENS = 2**27
+POOL_PRELOAD = ("slimpajama.tokenize.pipeline", GPT2_PRELOAD_MODULE)
+"""Modules the worker pool's forkserver imports for tokenize (`slimpajama.forkserver`)."""
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,14 @@ from typing import Any, TextIO
 
 from apache_beam.io.filesystems import FileSystems
 
+from slimpajama.forkserver import start_forkserver
 from slimpajama.io.beam_options import is_dry_run, pipeline_options
 from slimpajama.io.release import delete_tree, is_empty_dir, move_tree
-from slimpajama.io.tokenizer import GPT2_PRELOAD_MODULE
-from slimpajama.pool import local_processes, start_forkserver
+from slimpajama.pool import local_processes
 from slimpajama.progress import PROGRESS_DIR, ProgressPrinter, Stage, run_to_completion
 from slimpajama.report import write_report_html
 from slimpajama.resume import RUN_FILE, UNITS_DIR, fingerprint, input_listing, prepare_work
-from slimpajama.tokenize import pipeline as tokenize_pipeline
-from slimpajama.tokenize.config import TokenizeOptions
+from slimpajama.tokenize.config import POOL_PRELOAD, TokenizeOptions
 from slimpajama.tokenize.pipeline import (
     MANIFEST_NAME,
     PARTS_DIR,
@@ -69,7 +68,7 @@ def run_tokenize(
     stage = Stage(TOKENIZE_STAGE, "files", len(files), sum(size for _, size, _ in run["inputs"]))
     processes = local_processes(beam_options, beam_args)
     if processes > 1:
-        start_forkserver([tokenize_pipeline.__name__, GPT2_PRELOAD_MODULE])
+        start_forkserver(POOL_PRELOAD)
     with ProgressPrinter(work_root, [stage], stream=progress):
         pipeline = build_tokenize_pipeline(input_root, work_root, options, beam_options, processes)
         run_to_completion(pipeline, progress)
