@@ -1,4 +1,5 @@
-"""Exact GPT-2 token counts, several times faster than tiktoken: `GPT2TokenCounter`.
+"""Exact GPT-2 token counts and ids, several times faster than tiktoken: `GPT2TokenCounter`,
+`GPT2TokenEncoder`.
 
 count(text) == len(gpt2_encoding().encode_ordinary(text)) for every str. GPT-2 BPE splits a text
 into pieces with `GPT2_PAT_STR` and byte-pair-encodes each piece's UTF-8 bytes on its own, so the
@@ -9,6 +10,8 @@ from hash tables keyed by the piece's exact bytes (up to 30 bytes, full-key comp
 misses and longer pieces are counted by tiktoken's own BPE (`encode_single_piece`). A count never
 depends on what the cache holds. A batch of texts is split in one pass, with forced piece breaks
 at text boundaries, which amortizes numpy's per-call overhead over short documents.
+`GPT2TokenEncoder` caches each piece's ids as well and gathers a batch's ids with array operations:
+encode_batch(texts) gives encode_ordinary(text) of every text, back to back.
 """
 
 from __future__ import annotations
@@ -439,8 +442,9 @@ class GPT2TokenCounter:
     `count_tokens(texts)` -> int64 array, `counter(text)` -> int. Pieces of <= 14 bytes are cached
     in a `PieceTable` of 2-word keys and 2 generations of 2**table_bits slots (32 MB at 20 bits,
     2**19 pieces per generation), pieces of 15..30 bytes in one of 4-word keys and 2**(table_bits
-    - 2) slots per generation (16 MB), longer ones in a dict of at most `max_long_pieces` entries.
-    Not thread-safe: one counter per thread (`shared_counter()` per process).
+    - 2) slots per generation (16 MB), longer ones (with their ids) in a dict of at most
+    `max_long_pieces` entries. Not thread-safe: one counter per thread (`shared_counter()` per
+    process).
     """
 
     IDS_PER_KEY = (0, 0)
@@ -643,10 +647,11 @@ class GPT2TokenCounter:
 
 class GPT2TokenEncoder(GPT2TokenCounter):
     """Exact GPT-2 encoding of texts in batches (`encode_batch`), == tiktoken's `encode_ordinary`
-    per text, with the counter's piece split and caches keeping each piece's ids too: up to 2 ids
-    per short piece on average and 8 per medium one (2 + 2 MB per generation at 20 bits, plus
-    8 + 0.5 MB of per-slot offsets, 58 MB in all with the counter's tables), longer pieces' ids in
-    the dict. Also counts (`count_tokens`). Not thread-safe (`shared_encoder()` per process)."""
+    per text, with the counter's piece split and caches keeping each piece's ids too: id stores of
+    2 ids per short piece and 8 per medium one on average (2 + 2 MB per generation at 20 bits)
+    and a uint32 offset per slot (8 + 2 MB): 69 MB in all with the counter's 50 MB of tables,
+    plus the long pieces' dict. Also counts (`count_tokens`). Not thread-safe (`shared_encoder()`
+    per process)."""
 
     IDS_PER_KEY = (2, 8)
 
