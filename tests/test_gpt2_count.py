@@ -315,6 +315,20 @@ def test_encode_batch_equals_single_and_cache_state_never_matters(
     assert shared_encoder().cache_bytes() <= 150_000_000
 
 
+def looked_up(table: PieceTable, keys: list[np.ndarray]) -> tuple[list[int], list[int]]:
+    """(counts, ids of the found keys back to back) from `table.lookup(keys, with_ids=True)`."""
+    counts, first, multi, rest = table.lookup(keys, with_ids=True)
+    assert multi.tolist() == np.flatnonzero(counts > 1).tolist()
+    rest_ends = np.cumsum(counts[multi].astype(np.int64) - 1).tolist()
+    assert rest.size == (rest_ends[-1] if rest_ends else 0)
+    rest_of = dict(zip(multi.tolist(), np.split(rest, rest_ends[:-1]), strict=True))
+    ids: list[int] = []
+    for key, count in enumerate(counts.tolist()):
+        if count:
+            ids += [int(first[key]), *rest_of.get(key, np.zeros(0, np.uint16)).tolist()]
+    return counts.tolist(), ids
+
+
 def test_piece_table_keeps_ids_across_generations() -> None:
     table = PieceTable(key_words=2, bits=4, ids_per_key=2)  # 8 keys or 16 ids per generation
 
@@ -328,17 +342,18 @@ def test_piece_table_keeps_ids_across_generations() -> None:
     three = np.full(4, 3, dtype=np.uint8)
     table.insert(keys(0, 4), three, np.array(ids_of(0, 4), dtype=np.uint16))
     assert table.ids_used == 12
-    counts, ids = table.lookup(keys(0, 4), with_ids=True)
-    assert counts.tolist() == [3] * 4 and ids.tolist() == ids_of(0, 4)
+    assert looked_up(table, keys(0, 4)) == ([3] * 4, ids_of(0, 4))
     table.insert(keys(4, 2), three[:2], np.array(ids_of(4, 2), dtype=np.uint16))  # store full
     assert (table.filled, table.ids_used) == (2, 6)
     # keys 0..3 are found in the previous generation and promoted (6 + 12 > 16 ids: 4, 5 become
     # the previous generation), keys 10, 11 nowhere
     with_absent = [np.r_[known, absent] for known, absent in zip(keys(0, 6), keys(10, 2), strict=True)]
-    counts, ids = table.lookup(with_absent, with_ids=True)
-    assert counts.tolist() == [3] * 6 + [0, 0] and ids.tolist() == ids_of(0, 6)
-    counts, ids = table.lookup(keys(0, 6), with_ids=True)
-    assert counts.tolist() == [3] * 6 and ids.tolist() == ids_of(0, 6)
+    assert looked_up(table, with_absent) == ([3] * 6 + [0, 0], ids_of(0, 6))
+    assert looked_up(table, keys(0, 6)) == ([3] * 6, ids_of(0, 6))
     assert table.lookup(keys(0, 6)).tolist() == [3] * 6
+    one = np.ones(2, dtype=np.uint8)  # keys of one id and of none (absent) together
+    table.insert(keys(20, 1), one[:1], np.array([7], dtype=np.uint16))
+    assert looked_up(table, [np.r_[a, b, c] for a, b, c in zip(keys(20, 1), keys(21, 1), keys(0, 1),
+                                                             strict=True)]) == ([1, 0, 3], [7, *ids_of(0, 1)])
     with pytest.raises(ValueError, match="ids must be given"):
-        table.insert(keys(20, 1), three[:1])
+        table.insert(keys(30, 1), three[:1])

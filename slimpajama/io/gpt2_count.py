@@ -328,39 +328,49 @@ class PieceTable:
         return (mixed >> self._shift).astype(np.intp)
 
     def lookup(self, keys: list[np.ndarray], with_ids: bool = False) -> Any:
-        """uint8 count of each key, 0 where absent; with_ids: (counts, uint16 ids of the found
-        keys back to back, in key order) (needs ids_per_key)."""
+        """uint8 count of each key, 0 where absent; with_ids (needs ids_per_key): (counts,
+        *`_first_and_rest` of the keys' ids: first id of each key (0 where absent), indices of the
+        keys with more than one id, those keys' other ids back to back)."""
         keeps_ids = self.id_capacity > 0
         found, where = self._probe(self._now, keys, keeps_ids)
         missed = np.nonzero(found == 0)[0]
         if missed.size == 0:
-            return (found, self._ids_of(found, where)) if with_ids else found
+            return (found, *self._first_and_rest(found, where)) if with_ids else found
         missed_keys = [key[missed] for key in keys]
         older, older_where = self._probe(1 - self._now, missed_keys, keeps_ids)
         kept = np.nonzero(older)[0]
         if kept.size == 0:
-            return (found, self._ids_of(found, where)) if with_ids else found
+            return (found, *self._first_and_rest(found, where)) if with_ids else found
         found[missed[kept]] = older[kept]
-        ids = None
+        ids = ()
         if with_ids:
             where[missed[kept]] = older_where[kept]
-            ids = self._ids_of(found, where)  # before the promotion below may empty a generation
+            ids = self._first_and_rest(found, where)  # before the promotion may empty a generation
         kept_keys = [key[kept] for key in missed_keys]
         first, _ = _distinct(kept_keys)
         promoted = kept[first]
-        promoted_ids = self._ids_of(older[promoted], older_where[promoted]) if keeps_ids else None
+        promoted_ids = None
+        if keeps_ids:
+            counts = older[promoted].astype(np.int64)
+            offsets = self._offsets(older_where[promoted])
+            promoted_ids = self._ids.reshape(-1)[_segment_index(offsets, counts)]
         self.insert([key[first] for key in kept_keys], older[promoted], promoted_ids)
-        return (found, ids) if with_ids else found
+        return (found, *ids) if with_ids else found
 
-    def _ids_of(self, counts: np.ndarray, where: np.ndarray) -> np.ndarray:
-        """uint16 ids of the keys with counts > 0, back to back; `where` = generation * 2**bits +
-        slot of each key."""
+    def _offsets(self, where: np.ndarray) -> np.ndarray:
+        """int64 offsets in the flattened id stores of keys at `where` = generation * 2**bits +
+        slot."""
+        return (self._id_at.reshape(-1)[where].astype(np.int64)
+                + (where >> self._bits) * self.id_capacity)
+
+    def _first_and_rest(self, counts: np.ndarray,
+                        where: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`_first_and_rest` of the ids of keys with these counts (0: absent) at `where`."""
         present = np.flatnonzero(counts)
-        slots = where[present]
-        offsets = (self._id_at.reshape(-1)[slots].astype(np.int64)
-                   + (slots >> self._bits) * self.id_capacity)
-        index = _segment_index(offsets, counts[present].astype(np.int64))
-        return self._ids.reshape(-1)[index]
+        first = np.zeros(counts.size, dtype=np.uint16)
+        first[present], multi, rest = _first_and_rest(
+            self._ids.reshape(-1), self._offsets(where[present]), counts[present].astype(np.int64))
+        return first, present[multi], rest
 
     def _probe(self, generation: int, keys: list[np.ndarray],
                with_slots: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -573,66 +583,92 @@ class GPT2TokenCounter:
         longer = lengths > capacity
         keys = piece_keys(words, starts, np.minimum(lengths, capacity), SHORT_KEY_WORDS)
         keys[-1][longer] = 0  # never found: the short table holds no longer piece
-        found, found_ids = (self._short.lookup(keys, True) if with_ids
-                            else (self._short.lookup(keys), None))
+        first: np.ndarray | None = None
+        rests: _Parts = []  # (pieces of more than one id, their ids after the first)
+        if with_ids:
+            found, first, multi, rest = self._short.lookup(keys, True)
+            rests.append((multi, rest))
+        else:
+            found = self._short.lookup(keys)
         counts = found.astype(np.int64)
-        rest = np.flatnonzero(found == 0)
-        if rest.size == 0:
-            return counts, found_ids
-        parts: _Parts = [(np.flatnonzero(found), found_ids)] if with_ids else []
-        missed = rest[~longer[rest]]
+
+        def set_ids(pieces: np.ndarray, ids: tuple[np.ndarray, _Parts] | None) -> None:
+            if first is not None and ids is not None:
+                first[pieces] = ids[0]
+                rests.extend((pieces[multi], rest) for multi, rest in ids[1])
+
+        missing = np.flatnonzero(found == 0)
+        missed = missing[~longer[missing]]
         if missed.size:
             counts[missed], ids = self._count_and_cache(
                 self._short, [key[missed] for key in keys], data, starts[missed], lengths[missed],
                 with_ids)
-            parts.append((missed, ids))
-        longer_ids = rest[longer[rest]]
+            set_ids(missed, ids)
+        longer_ids = missing[longer[missing]]
         medium = longer_ids[lengths[longer_ids] <= _key_capacity(MEDIUM_KEY_WORDS)]
         if medium.size:
             medium_keys = piece_keys(words, starts[medium], lengths[medium], MEDIUM_KEY_WORDS)
             counts[medium], ids = self._count_and_cache(self._medium, medium_keys, data,
                                                         starts[medium], lengths[medium], with_ids)
-            parts.append((medium, ids))
+            set_ids(medium, ids)
         long_ids = longer_ids[lengths[longer_ids] > _key_capacity(MEDIUM_KEY_WORDS)]
-        long_pieces = [self._long_piece_ids(data[start : start + length])
-                       for start, length in zip(starts[long_ids].tolist(),
-                                                lengths[long_ids].tolist(), strict=True)]
-        counts[long_ids] = [len(piece_ids) >> 1 for piece_ids in long_pieces]
-        if not with_ids:
+        if long_ids.size:
+            long_pieces = [self._long_piece_ids(data[start : start + length])
+                           for start, length in zip(starts[long_ids].tolist(),
+                                                    lengths[long_ids].tolist(), strict=True)]
+            long_counts = np.fromiter(map(len, long_pieces), np.int64, long_ids.size) >> 1
+            counts[long_ids] = long_counts
+            if with_ids:
+                long_first, multi, rest = _first_and_rest(
+                    np.frombuffer(b"".join(long_pieces), dtype=np.uint16),
+                    np.cumsum(long_counts) - long_counts, long_counts)
+                set_ids(long_ids, (long_first, [(multi, rest)]))
+        if first is None:
             return counts, None
-        parts.append((long_ids, np.frombuffer(b"".join(long_pieces), dtype=np.uint16)))
-        return counts, _assemble(counts, parts, np.uint16)
+        ids = np.repeat(first, counts)
+        out_starts = np.cumsum(counts) - counts
+        for pieces, rest in rests:
+            ids[_segment_index(out_starts[pieces] + 1, counts[pieces] - 1)] = rest
+        return counts, ids
 
     def _count_and_cache(self, table: PieceTable, keys: list[np.ndarray], data: bytes,
                          starts: np.ndarray, lengths: np.ndarray,
-                         with_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """(int64 counts of pieces with these keys, with_ids: their uint16 ids back to back):
-        looked up in `table` (unless it is the short table, already looked up), misses encoded by
-        tiktoken once per distinct key and cached."""
+                         with_ids: bool) -> tuple[np.ndarray, tuple[np.ndarray, _Parts] | None]:
+        """(int64 counts of pieces with these keys, with_ids: (first id of each piece, [(pieces
+        of more than one id, their ids after the first)]), else None): looked up in `table`
+        (unless it is the short table, already looked up), misses encoded by tiktoken once per
+        distinct key and cached."""
+        rests: _Parts = []
         if table is self._short:
-            found, found_ids = np.zeros(starts.size, np.uint8), np.zeros(0, np.uint16)
+            found, first = np.zeros(starts.size, np.uint8), np.zeros(starts.size, np.uint16)
+        elif with_ids:
+            found, first, multi, rest = table.lookup(keys, True)
+            rests.append((multi, rest))
         else:
-            found, found_ids = (table.lookup(keys, True) if with_ids
-                                else (table.lookup(keys), None))
+            found = table.lookup(keys)
         counts = found.astype(np.int64)
         missed = np.flatnonzero(found == 0)
         if missed.size == 0:
-            return counts, found_ids
+            return counts, ((first, rests) if with_ids else None)
         missed_keys = [key[missed] for key in keys]
-        first, inverse = _distinct(missed_keys)
+        first_key, inverse = _distinct(missed_keys)
         encoded = [self._encode_piece(data[start : start + length])
-                   for start, length in zip(starts[missed[first]].tolist(),
-                                            lengths[missed[first]].tolist(), strict=True)]
+                   for start, length in zip(starts[missed[first_key]].tolist(),
+                                            lengths[missed[first_key]].tolist(), strict=True)]
         fresh = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         counts[missed] = fresh[inverse]
-        fresh_ids = (np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.uint16,
-                                 count=int(fresh.sum())) if table.id_capacity else None)
-        table.insert([key[first] for key in missed_keys], fresh, fresh_ids)
+        fresh_ids = None
+        if table.id_capacity or with_ids:
+            fresh_ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.uint16,
+                                    count=int(fresh.sum()))
+        table.insert([key[first_key] for key in missed_keys], fresh,
+                     fresh_ids if table.id_capacity else None)
         if not with_ids:
             return counts, None
-        missed_ids = fresh_ids[_segment_index((np.cumsum(fresh) - fresh)[inverse], fresh[inverse])]
-        return counts, _assemble(counts, [(np.flatnonzero(found), found_ids),
-                                          (missed, missed_ids)], np.uint16)
+        first[missed], multi, rest = _first_and_rest(
+            fresh_ids, (np.cumsum(fresh) - fresh)[inverse], fresh[inverse])
+        rests.append((missed[multi], rest))
+        return counts, (first, rests)
 
     def _long_piece_ids(self, piece: bytes) -> bytes:
         """BPE ids (uint16 bytes) of a piece longer than any table key, via a bounded dict."""
@@ -691,16 +727,13 @@ def _segment_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return index
 
 
-def _assemble(counts: np.ndarray, parts: _Parts, dtype: type) -> np.ndarray:
-    """Ids of all items back to back (item i has counts[i] ids) from `parts`, which cover every
-    item with a non-zero count once, each part's items in ascending order."""
-    if len(parts) == 1:
-        return parts[0][1].astype(dtype, copy=False)
-    out = np.empty(int(counts.sum()), dtype=dtype)
-    out_starts = np.cumsum(counts) - counts
-    for items, ids in parts:
-        out[_segment_index(out_starts[items], counts[items])] = ids
-    return out
+def _first_and_rest(source: np.ndarray, starts: np.ndarray,
+                    lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments source[start:start+length] (length >= 1) as (first element of each, indices of
+    the segments longer than 1, their other elements back to back): most pieces are one token,
+    so a batch's ids are np.repeat(first, counts) with the rest put in place."""
+    multi = np.flatnonzero(lengths > 1)
+    return source[starts], multi, source[_segment_index(starts[multi] + 1, lengths[multi] - 1)]
 
 
 def _in_text_order(counts: np.ndarray, parts: _Parts) -> np.ndarray:
