@@ -293,7 +293,8 @@ class PieceTable:
 
     With `ids_per_key` > 0 each generation also keeps the keys' token ids: a uint16 store of
     ids_per_key * 2**(bits-1) ids, filled in insertion order, and per slot the offset of its ids
-    there (a key's count is its number of ids); a full store also starts a new generation."""
+    in both generations' stores, flattened (a key's count is its number of ids); a full store also
+    starts a new generation."""
 
     def __init__(self, key_words: int, bits: int, ids_per_key: int = 0) -> None:
         self.key_words = key_words
@@ -360,8 +361,7 @@ class PieceTable:
     def _offsets(self, where: np.ndarray) -> np.ndarray:
         """int64 offsets in the flattened id stores of keys at `where` = generation * 2**bits +
         slot."""
-        return (self._id_at.reshape(-1)[where].astype(np.int64)
-                + (where >> self._bits) * self.id_capacity)
+        return self._id_at.reshape(-1)[where].astype(np.int64)
 
     def _first_and_rest(self, counts: np.ndarray,
                         where: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -422,7 +422,7 @@ class PieceTable:
                            axis=1)
         id_at = None
         if ids is not None:
-            id_at = self.ids_used + np.cumsum(lengths) - lengths
+            id_at = self._now * self.id_capacity + self.ids_used + np.cumsum(lengths) - lengths
             self._ids[self._now, self.ids_used : self.ids_used + ids.size] = ids
             self.ids_used += ids.size
         mask = self._current.shape[0] - 1
@@ -443,7 +443,7 @@ class PieceTable:
 
 
 _Parts = list[tuple[np.ndarray, np.ndarray]]
-"""Token ids gathered in pieces: (indices of some items, their ids back to back in that order)."""
+"""Ids gathered in parts: (ascending indices of some items, ids of theirs back to back in that order)."""
 
 
 class GPT2TokenCounter:
@@ -737,8 +737,9 @@ def _first_and_rest(source: np.ndarray, starts: np.ndarray,
 
 
 def _in_text_order(counts: np.ndarray, parts: _Parts) -> np.ndarray:
-    """uint32 ids of all texts back to back, like `_assemble` but copied a text at a time
-    (cheaper than a gather per token: a batch has few texts, many tokens)."""
+    """uint32 ids of all texts back to back (text i has counts[i] ids) from `parts`: (ascending
+    indices of some texts, their ids back to back), covering each text with ids once. Copied a
+    text at a time: a batch has few texts and many tokens."""
     by_text: list[np.ndarray | None] = [None] * counts.size
     for items, ids in parts:
         ends = np.cumsum(counts[items]).tolist()
