@@ -1,4 +1,5 @@
-"""GPT2TokenCounter must equal len(encode_ordinary(text)) exactly, for every text and cache state."""
+"""GPT2TokenCounter must equal len(encode_ordinary(text)) exactly, and GPT2TokenEncoder's ids
+encode_ordinary(text) itself, for every text and cache state."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from slimpajama.io.gpt2_count import (
     PIECE_PATTERN,
     SPACE,
     GPT2TokenCounter,
+    GPT2TokenEncoder,
     PieceTable,
     class_runs_blob,
     code_point_classes,
     encodable_code_points,
     observed_code_point_classes,
     shared_counter,
+    shared_encoder,
     shares_piece,
     stored_code_point_classes,
 )
@@ -219,3 +222,138 @@ def test_piece_table_generations() -> None:
     table.insert(keys(30, 8), counts)
     table.insert(keys(40, 8), counts)  # two rotations later, 0..23 are all gone
     assert table.lookup(keys(0, 24)).tolist() == [0] * 24
+
+
+@pytest.fixture(scope="module")
+def encoder() -> GPT2TokenEncoder:
+    return GPT2TokenEncoder()
+
+
+def assert_encoded(encoder: GPT2TokenEncoder, encoding: tiktoken.Encoding,
+                   texts: list[str]) -> None:
+    """encode_batch(texts) == encode_ordinary of each text: same ids, same order, same counts."""
+    ids, counts = encoder.encode_batch(texts)
+    assert ids.dtype == np.uint32 and counts.dtype == np.int64
+    assert counts.size == len(texts) and int(counts.sum()) == ids.size
+    ends = np.cumsum(counts).tolist()
+    bad = []
+    for text, start, end in zip(texts, [0, *ends[:-1]], ends, strict=True):
+        want = encoding.encode_ordinary(text)
+        if ids[start:end].tolist() != want:
+            bad.append((text[:60], want[:8], ids[start:end][:8].tolist()))
+    assert not bad, f"{len(bad)} of {len(texts)} texts encoded wrong, e.g. {bad[:3]}"
+
+
+def test_encode_realistic_corpus_per_document(encoder: GPT2TokenEncoder,
+                                              encoding: tiktoken.Encoding) -> None:
+    for texts in realistic_corpus(3, seed=0).values():
+        assert_encoded(encoder, encoding, texts)
+
+
+def test_encode_synthetic_and_adversarial(encoder: GPT2TokenEncoder,
+                                          encoding: tiktoken.Encoding) -> None:
+    assert_encoded(encoder, encoding, synthetic_texts(1_000_000, seed=3))
+    texts = adversarial_texts()
+    assert_encoded(encoder, encoding, texts)
+    for text in texts[::7]:  # one text per batch
+        assert_encoded(encoder, encoding, [text])
+    assert encoder.count_tokens(texts).tolist() == expected(encoding, texts)
+
+
+def test_encode_every_code_point_in_context(encoding: tiktoken.Encoding) -> None:
+    chars = [chr(c) for c in ALL_CODE_POINTS.tolist()]
+    encoder = GPT2TokenEncoder(encoding)
+    for context in ("a{}1", " {}{}'s", "\n{}  x", "!{}\u0301"):
+        texts = ["".join(context.format(c, c) for c in chars[i : i + 97])
+                 for i in range(0, len(chars), 97)]
+        want = [encoding.encode_to_numpy(text) for text in texts]  # = encode_ordinary here
+        ids, counts = encoder.encode_batch(texts)
+        assert np.array_equal(ids, np.concatenate(want))
+        assert counts.tolist() == [len(text_ids) for text_ids in want]
+
+
+def test_encode_seeded_fuzz_and_long_pieces(encoding: tiktoken.Encoding) -> None:
+    rnd = random.Random(17)
+    alphabet = (["a", "b", "s", "t", "l", "e", "v", "r", "d", "m", "S", "1", "2", "'", "!", ".",
+                 " ", " ", "  ", "\t", "\n", "\r\n", "\xa0", "\u3000", "\x85", "\x00", "é", "日",
+                 "😀", "\u0301", "\u0661", "'s", "'ll", "'re", "\ud800", "xyzzyplugh", " ünïcödé"])
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 30))) for _ in range(6000)]
+    texts += [" " + "".join(rnd.choice("abcdefghijklmnopqrstuvwxyzéß日😀") for _ in range(n))
+              for n in range(1, 60) for _ in range(10)]
+    rnd.shuffle(texts)
+    for table_bits in (21, 6):  # a tiny table rotates its generations over and over
+        encoder = GPT2TokenEncoder(encoding, table_bits=table_bits, max_long_pieces=3)
+        assert_encoded(encoder, encoding, texts)
+        assert_encoded(encoder, encoding, texts)
+
+
+def test_encode_batch_equals_single_and_cache_state_never_matters(
+        encoding: tiktoken.Encoding) -> None:
+    texts = [text for texts in realistic_corpus(1, seed=1).values() for text in texts[:40]]
+    texts += adversarial_texts()[:300]
+    want_ids = [encoding.encode_ordinary(text) for text in texts]
+    flat = [i for ids in want_ids for i in ids]
+    fresh = GPT2TokenEncoder(encoding)
+    for _ in ("cold", "warm"):
+        ids, counts = fresh.encode_batch(texts)
+        assert ids.tolist() == flat
+        assert counts.tolist() == [len(ids) for ids in want_ids]
+    assert [fresh.encode_batch([text])[0].tolist() for text in texts] == want_ids
+    assert fresh.encode_batch(texts[::-1])[0].tolist() == [i for ids in want_ids[::-1] for i in ids]
+    for table_bits in (4, 8):  # evicts constantly
+        tiny = GPT2TokenEncoder(encoding, table_bits=table_bits, max_long_pieces=2)
+        assert [tiny.encode_batch([text])[0].tolist() for text in texts] == want_ids
+        assert tiny.encode_batch(texts)[0].tolist() == flat
+        assert tiny.count_tokens(texts).tolist() == [len(ids) for ids in want_ids]
+        tiny.clear()
+        assert tiny.encode_batch(texts)[0].tolist() == flat
+    ids, counts = fresh.encode_batch([])
+    assert ids.tolist() == [] and counts.tolist() == []
+    assert fresh.encode_batch(["", "", ""])[1].tolist() == [0, 0, 0]
+    assert shared_encoder() is shared_encoder()
+    assert shared_encoder().encode_batch(texts)[0].tolist() == flat
+    assert shared_encoder().cache_bytes() <= 150_000_000
+
+
+def looked_up(table: PieceTable, keys: list[np.ndarray]) -> tuple[list[int], list[int]]:
+    """(counts, ids of the found keys back to back) from `table.lookup(keys, with_ids=True)`."""
+    counts, first, multi, rest = table.lookup(keys, with_ids=True)
+    assert multi.tolist() == np.flatnonzero(counts > 1).tolist()
+    rest_ends = np.cumsum(counts[multi].astype(np.int64) - 1).tolist()
+    assert rest.size == (rest_ends[-1] if rest_ends else 0)
+    rest_of = dict(zip(multi.tolist(), np.split(rest, rest_ends[:-1]), strict=True))
+    ids: list[int] = []
+    for key, count in enumerate(counts.tolist()):
+        if count:
+            ids += [int(first[key]), *rest_of.get(key, np.zeros(0, np.uint16)).tolist()]
+    return counts.tolist(), ids
+
+
+def test_piece_table_keeps_ids_across_generations() -> None:
+    table = PieceTable(key_words=2, bits=4, ids_per_key=2)  # 8 keys or 16 ids per generation
+
+    def keys(first: int, n: int) -> list[np.ndarray]:
+        low = np.arange(first, first + n, dtype=np.uint64) * np.uint64(0x10001)
+        return [low, np.full(n, 5 << 56, dtype=np.uint64)]
+
+    def ids_of(first: int, n: int) -> list[int]:  # key k has 3 ids: 100k, 100k + 1, 100k + 2
+        return [100 * k + j for k in range(first, first + n) for j in range(3)]
+
+    three = np.full(4, 3, dtype=np.uint8)
+    table.insert(keys(0, 4), three, np.array(ids_of(0, 4), dtype=np.uint16))
+    assert table.ids_used == 12
+    assert looked_up(table, keys(0, 4)) == ([3] * 4, ids_of(0, 4))
+    table.insert(keys(4, 2), three[:2], np.array(ids_of(4, 2), dtype=np.uint16))  # store full
+    assert (table.filled, table.ids_used) == (2, 6)
+    # keys 0..3 are found in the previous generation and promoted (6 + 12 > 16 ids: 4, 5 become
+    # the previous generation), keys 10, 11 nowhere
+    with_absent = [np.r_[known, absent] for known, absent in zip(keys(0, 6), keys(10, 2), strict=True)]
+    assert looked_up(table, with_absent) == ([3] * 6 + [0, 0], ids_of(0, 6))
+    assert looked_up(table, keys(0, 6)) == ([3] * 6, ids_of(0, 6))
+    assert table.lookup(keys(0, 6)).tolist() == [3] * 6
+    one = np.ones(2, dtype=np.uint8)  # keys of one id and of none (absent) together
+    table.insert(keys(20, 1), one[:1], np.array([7], dtype=np.uint16))
+    assert looked_up(table, [np.r_[a, b, c] for a, b, c in zip(keys(20, 1), keys(21, 1), keys(0, 1),
+                                                             strict=True)]) == ([1, 0, 3], [7, *ids_of(0, 1)])
+    with pytest.raises(ValueError, match="ids must be given"):
+        table.insert(keys(30, 1), three[:1])
