@@ -37,7 +37,7 @@ from slimpajama import __version__
 from slimpajama.io.beam_options import pipeline_options
 from slimpajama.io.release import list_release_files, read_release_file
 from slimpajama.io.shards import TOKEN_DTYPE, write_hdf5_file, write_megatron_shard
-from slimpajama.io.tokenizer import EOS_ID, encode_documents, tokenizer_identity
+from slimpajama.io.tokenizer import EOS_ID, encode_batch, tokenizer_identity
 from slimpajama.pool import Outputs, PooledMap
 from slimpajama.resume import run_unit
 from slimpajama.tokenize.config import TokenizeOptions
@@ -67,14 +67,14 @@ def tokenize_release_file(path: str, prefix: str) -> dict[str, Any]:
     batch: list[dict[str, Any]] = []
 
     def flush(out: Any) -> None:
-        for record, ids in zip(batch, encode_documents([r["text"] for r in batch]), strict=True):
-            ids.append(EOS_ID)
-            out.write(np.asarray(ids, dtype="<u2").tobytes())
-            sizes.append(len(ids))
+        ids, lengths = encode_batch([r["text"] for r in batch])
+        out.write(np.insert(ids, np.cumsum(lengths), EOS_ID).astype("<u2").tobytes())
+        for record, length in zip(batch, (lengths + 1).tolist(), strict=True):
+            sizes.append(length)
             counts = sources.setdefault(
                 record["meta"]["redpajama_set_name"], {"tokens": 0, "documents": 0}
             )
-            counts["tokens"] += len(ids)
+            counts["tokens"] += length
             counts["documents"] += 1
         batch.clear()
 
