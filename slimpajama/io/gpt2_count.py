@@ -20,10 +20,12 @@ import array
 import base64
 import importlib.metadata
 import itertools
+import os
 import warnings
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,7 +104,13 @@ def class_runs_blob(classes: np.ndarray) -> str:
 
 def stored_code_point_classes() -> np.ndarray:
     """The class table stored in `_CLASS_RUNS` (uint8 per code point 0..0x10FFFF)."""
-    raw = zlib.decompress(base64.b64decode("".join(_CLASS_RUNS)))
+    return classes_of_blob("".join(_CLASS_RUNS))
+
+
+def classes_of_blob(blob: str) -> np.ndarray:
+    """The class table (uint8 per code point 0..0x10FFFF) of a `class_runs_blob` text; raises
+    ValueError (or zlib.error) if it is not one."""
+    raw = zlib.decompress(base64.b64decode(blob))
     runs = len(raw) // 5
     lengths = np.frombuffer(raw[: 4 * runs], dtype="<u4").astype(np.int64)
     classes = np.repeat(np.frombuffer(raw[4 * runs :], dtype=np.uint8), lengths)
@@ -174,15 +182,41 @@ def observed_code_point_classes() -> np.ndarray:
 @lru_cache(maxsize=1)
 def code_point_classes() -> np.ndarray:
     """uint8 class (LETTER/NUMBER/OTHER/SPACE) of every code point 0..0x10FFFF, read-only: the
-    stored table under CLASS_TABLE_TIKTOKEN, else observed from the installed tiktoken."""
-    if importlib.metadata.version("tiktoken") == CLASS_TABLE_TIKTOKEN:
-        classes = stored_code_point_classes()
-    else:
-        warnings.warn(f"tiktoken {importlib.metadata.version('tiktoken')} is not "
-                      f"{CLASS_TABLE_TIKTOKEN}: observing its regex classes (slow); update "
-                      "_CLASS_RUNS (tests/test_gpt2_count.py prints it)", stacklevel=2)
-        classes = observed_code_point_classes()
+    stored table under CLASS_TABLE_TIKTOKEN, else the one observed from the installed tiktoken
+    (once per machine and version: it is kept in `observed_classes_path`)."""
+    version = importlib.metadata.version("tiktoken")
+    classes = (stored_code_point_classes() if version == CLASS_TABLE_TIKTOKEN
+               else kept_observed_classes(version))
     classes.flags.writeable = False
+    return classes
+
+
+def observed_classes_path(version: str) -> Path:
+    """Where the class table observed from tiktoken `version` is kept for later processes."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache, "slimpajama", f"gpt2-code-point-classes-tiktoken-{version}.txt")
+
+
+def kept_observed_classes(version: str) -> np.ndarray:
+    """The class table of tiktoken `version` (not CLASS_TABLE_TIKTOKEN): read from
+    `observed_classes_path`, else observed (about 10 CPU-seconds, with a warning) and kept there
+    (written under a temporary name, then renamed; an unwritable cache only costs the time)."""
+    path = observed_classes_path(version)
+    try:
+        return classes_of_blob(path.read_text())
+    except (OSError, ValueError, zlib.error):
+        pass
+    warnings.warn(f"tiktoken {version} is not {CLASS_TABLE_TIKTOKEN}: observing its regex classes "
+                  f"(slow, once; kept in {path}); update _CLASS_RUNS (tests/test_gpt2_count.py "
+                  "prints it)", stacklevel=3)
+    classes = observed_code_point_classes()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        temporary.write_text(class_runs_blob(classes))
+        os.replace(temporary, path)
+    except OSError:
+        pass
     return classes
 
 
