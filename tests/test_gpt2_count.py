@@ -376,3 +376,22 @@ def test_piece_table_keeps_ids_across_generations() -> None:
                                                              strict=True)]) == ([1, 0, 3], [7, *ids_of(0, 1)])
     with pytest.raises(ValueError, match="ids must be given"):
         table.insert(keys(30, 1), three[:1])
+
+
+def test_long_piece_cache_is_bounded_in_bytes(encoding: tiktoken.Encoding,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = GPT2TokenEncoder(encoding, table_bits=8)
+    fixed = encoder.cache_bytes()
+    huge = "x" + "ab" * 300_000  # one piece of 600,001 bytes: encoded, never cached
+    ids, counts = encoder.encode_batch([huge, huge])
+    assert counts.tolist() == [len(encoding.encode_ordinary(huge))] * 2
+    assert ids.tolist() == encoding.encode_ordinary(huge) * 2
+    assert encoder.cache_bytes() == fixed
+    monkeypatch.setattr(gpt2_count, "LONG_CACHE_BYTES", 2_000)
+    rng = random.Random(5)
+    texts = [" ".join("".join(rng.choice("abcdefgh") for _ in range(rng.randint(31, 300)))
+                      for _ in range(4)) for _ in range(60)]
+    ids, counts = encoder.encode_batch(texts)
+    assert counts.tolist() == [len(encoding.encode_ordinary(t)) for t in texts]
+    assert ids.tolist() == [i for t in texts for i in encoding.encode_ordinary(t)]
+    assert fixed < encoder.cache_bytes() <= fixed + 2_000

@@ -47,6 +47,11 @@ CHUNK_CHARS = 1 << 18
 """Texts are counted in groups of about this many code points (a longer text alone)."""
 
 SMALL_TEXT_CHARS = 2048
+LONG_CACHE_BYTES = 32 << 20
+"""The long pieces' dict holds at most this many bytes of pieces and ids (it is emptied when full)."""
+MAX_CACHED_PIECE_BYTES = 1024
+"""A longer piece is byte-pair-encoded every time it occurs: such pieces are rare, cost far more
+to encode than to look up, and a run of millions of letters must not sit in a cache."""
 """Below this length a single text is cheaper to count with tiktoken than with array operations."""
 
 CLASS_TABLE_TIKTOKEN = "0.14.0"
@@ -486,8 +491,8 @@ class GPT2TokenCounter:
     `count_tokens(texts)` -> int64 array, `counter(text)` -> int. Pieces of <= 14 bytes are cached
     in a `PieceTable` of 2-word keys and 2 generations of 2**table_bits slots (32 MB at 20 bits,
     2**19 pieces per generation), pieces of 15..30 bytes in one of 4-word keys and 2**(table_bits
-    - 2) slots per generation (16 MB), longer ones (with their ids) in a dict of at most
-    `max_long_pieces` entries. Not thread-safe: one counter per thread (`shared_counter()` per
+    - 2) slots per generation (16 MB), longer ones up to MAX_CACHED_PIECE_BYTES (with their ids) in
+    a dict of at most `max_long_pieces` entries and LONG_CACHE_BYTES bytes. Not thread-safe: one counter per thread (`shared_counter()` per
     process).
     """
 
@@ -507,6 +512,7 @@ class GPT2TokenCounter:
         self._short = PieceTable(SHORT_KEY_WORDS, table_bits, self.IDS_PER_KEY[0])
         self._medium = PieceTable(MEDIUM_KEY_WORDS, max(table_bits - 2, 4), self.IDS_PER_KEY[1])
         self._long: dict[bytes, bytes] = {}  # piece -> its ids as uint16 bytes
+        self._long_bytes = 0  # of the dict's pieces and ids
         self._max_long = max_long_pieces
         code_point_classes()
 
@@ -521,14 +527,14 @@ class GPT2TokenCounter:
 
     def cache_bytes(self) -> int:
         """Bytes held by the piece tables (fixed) plus the long pieces' and their ids' bytes."""
-        return (self._short.nbytes + self._medium.nbytes
-                + sum(len(piece) + len(ids) for piece, ids in self._long.items()))
+        return self._short.nbytes + self._medium.nbytes + self._long_bytes
 
     def clear(self) -> None:
         """Forget every cached piece (counts never depend on the cache)."""
         self._short.clear()
         self._medium.clear()
         self._long.clear()
+        self._long_bytes = 0
 
     def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
         """int64 GPT-2 token count of each text, == len(encode_ordinary(text)).
@@ -709,9 +715,13 @@ class GPT2TokenCounter:
         ids = self._long.get(piece)
         if ids is None:
             ids = array.array("H", self._encode_piece(piece)).tobytes()
-            if len(self._long) >= self._max_long:
-                self._long.clear()
-            self._long[piece] = ids
+            if len(piece) <= MAX_CACHED_PIECE_BYTES:
+                size = len(piece) + len(ids)
+                if len(self._long) >= self._max_long or self._long_bytes + size > LONG_CACHE_BYTES:
+                    self._long.clear()
+                    self._long_bytes = 0
+                self._long[piece] = ids
+                self._long_bytes += size
         return ids
 
 
