@@ -24,9 +24,10 @@ from slimpajama.io.beam_options import DEFAULT_RUNNER, LOCAL_RUNNERS
 RUN_POLL_SECONDS = 1.0
 """Where pidfds are missing, how often a pool worker checks that the run is still alive."""
 
-FORKSERVER_EXIT_MODULE = "slimpajama.forkserver_exit"
-"""Preloaded last by the forkserver: it then exits without interpreter finalization (named, not
-imported: importing it makes the importing process skip its own finalization)."""
+FORKSERVER_PRELOAD_MODULE = "slimpajama.forkserver_preload"
+"""Preloaded last by the forkserver: it freezes the collector's view of what was imported and
+exits without interpreter finalization (named, not imported: importing it makes the importing
+process skip its own finalization)."""
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 """The shared pools of this process, by size (see `shared_pool`)."""
@@ -52,7 +53,7 @@ def start_forkserver(modules: Sequence[str]) -> None:
     pool workers is accounted to this process (its children's times)."""
     from multiprocessing import forkserver
 
-    _context().set_forkserver_preload([*modules, FORKSERVER_EXIT_MODULE])
+    _context().set_forkserver_preload([*modules, FORKSERVER_PRELOAD_MODULE])
     forkserver.ensure_running()
     atexit.unregister(_stop_forkserver)
     atexit.register(_stop_forkserver)
