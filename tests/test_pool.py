@@ -165,3 +165,51 @@ def test_pool_preload_names_the_modules_the_pools_run():
     assert gpt2 == (mix_units.__name__, GPT2_PRELOAD_MODULE) and by_bytes == (mix_units.__name__,)
     assert TOKENIZE == (tokenize_pipeline.__name__, GPT2_PRELOAD_MODULE)
     assert importlib.util.find_spec(GPT2_PRELOAD_MODULE) is not None
+
+
+def pid_output(n: int) -> Outputs:
+    """The pid of the worker that ran it (for the session test)."""
+    import os
+
+    return [(None, os.getpid())]
+
+
+def session_processes(sid: int) -> list[str]:
+    """'pid state command' of every process (zombies too) in session `sid`."""
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if int(fields[3]) == sid:  # fields: state ppid pgrp session ...
+            found.append(f"{stat.parent.name} {fields[0]} {name}")
+    return found
+
+
+def test_no_process_outlives_a_pooled_run():
+    """The forkserver, its workers and the resource tracker are all reaped before the run exits."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import apache_beam as beam, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_pool import pid_output\n"
+        "from slimpajama.pool import PooledMap\n"
+        "with beam.Pipeline(runner='FnApiRunner') as p:\n"
+        "    _ = (p | beam.Create([1, 2, 3, 4]) | beam.ParDo(PooledMap(pid_output, stage='s', "
+        "processes=2)) | beam.combiners.Count.PerElement() | beam.Map(print))\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err[-2000:]
+    counts = sorted(int(line.split(", ")[1].rstrip(")")) for line in out.splitlines())
+    assert sum(counts) == 4 and run.pid not in {  # 4 elements, all run by pool workers
+        int(line.split(", ")[0].lstrip("(")) for line in out.splitlines()}
+    assert session_processes(run.pid) == []  # nothing left, not even a zombie
