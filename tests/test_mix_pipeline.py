@@ -255,14 +255,15 @@ def test_documents_re_encode_to_their_input_bytes(tmp_path):
 
 def test_gpt2_counter_counts_like_encode_ordinary():
     from slimpajama.io.tokenizer import gpt2_encoding
-    from slimpajama.mix.counters import token_counter
+    from slimpajama.mix.counters import batch_token_counter
 
-    count, encode = token_counter("gpt2"), gpt2_encoding().encode_ordinary
+    count, encode = batch_token_counter("gpt2"), gpt2_encoding().encode_ordinary
     rng = random.Random(1)
     texts = ["", "Hello world", "a <|endoftext|> b", "<|endoftext|>", "lone \ud800 surrogate",
              "café 東京 🙂\n\n  x", *(random_text(rng, rng.randint(1, 200)) for _ in range(20))]
-    assert [count(text) for text in texts] == [len(encode(text)) for text in texts]
-    assert count("Hello world") == 2 and count("a <|endoftext|> b") == 9
+    assert [count([text])[0] for text in texts] == [len(encode(text)) for text in texts]
+    assert count(texts) == [len(encode(text)) for text in texts]
+    assert count(["Hello world", "a <|endoftext|> b"]) == [2, 9]
 
 
 def test_bins_and_file_parts():

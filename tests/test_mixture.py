@@ -23,7 +23,7 @@ from slimpajama.core.mixture import (
     selection_bucket,
 )
 from slimpajama.core.sources import SET_NAMES
-from slimpajama.mix.counters import token_counter
+from slimpajama.mix.counters import batch_token_counter
 
 DOCS_PER_SOURCE = 10_000
 MEAN_TOKENS = {
@@ -119,14 +119,14 @@ def test_doc_hash_is_pinned_and_seeded():
 
 
 def test_token_counters():
-    assert token_counter("bytes")("héllo") == 6
+    assert batch_token_counter("bytes")(["héllo", ""]) == [6, 0]
     with pytest.raises(ValueError, match="unknown token counter"):
-        token_counter("words")
+        batch_token_counter("words")
 
 
 def test_gpt2_counter():
     pytest.importorskip("slimpajama.io.tokenizer")
-    assert token_counter("gpt2")("Hello world") == 2
+    assert batch_token_counter("gpt2")(["Hello world"]) == [2]
 
 
 def test_target_needs_exactly_one_positive_size():

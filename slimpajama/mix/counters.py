@@ -17,20 +17,19 @@ def default_counter() -> str:
     return "gpt2"
 
 
+def utf8_length(text: str) -> int:
+    """UTF-8 bytes of `text`."""
+    return len(text.encode("utf-8"))
+
+
 def batch_token_counter(kind: str) -> Callable[[Sequence[str]], list[int]]:
     """Function texts -> their token counts in the units of `kind` (see COUNTERS); one counter
     per kind and process, so GPT-2's piece cache stays warm across files."""
     if kind == "bytes":
-        return lambda texts: [len(text.encode("utf-8")) for text in texts]
+        return lambda texts: [utf8_length(text) for text in texts]
     if kind == "gpt2":
         from slimpajama.io.gpt2_count import shared_counter
 
         counter = shared_counter()
         return lambda texts: counter.count_tokens(texts).tolist()
     raise ValueError(f"unknown token counter {kind!r}; expected one of {COUNTERS}")
-
-
-def token_counter(kind: str) -> Callable[[str], int]:
-    """Function text -> token count in the units of `kind` (see COUNTERS)."""
-    count = batch_token_counter(kind)
-    return lambda text: count([text])[0]

@@ -28,7 +28,7 @@ from slimpajama.core.split import holdout_threshold, split_of
 from slimpajama.io.exact_json import loads_exact
 from slimpajama.io.release import encode_record, read_zstd_lines, write_release_file
 from slimpajama.mix.config import MixConfig
-from slimpajama.mix.counters import batch_token_counter
+from slimpajama.mix.counters import batch_token_counter, utf8_length
 from slimpajama.mix.decontam import HoldoutIndex, contaminations
 from slimpajama.pool import Outputs
 from slimpajama.resume import run_unit
@@ -72,11 +72,6 @@ def read_docs(root: str, relpath: str) -> Iterator[Doc]:
         record = loads_exact(raw)
         meta = record["meta"]
         yield Doc(relpath, line, meta["redpajama_set_name"], record["text"], meta)
-
-
-def utf8_length(text: str) -> int:
-    """UTF-8 bytes of `text`."""
-    return len(text.encode("utf-8"))
 
 
 def file_parts(lines: Sequence[bytes], docs_per_file: int, bytes_per_file: int) -> list[list[bytes]]:
